@@ -1,0 +1,250 @@
+"""``Estimator``: image in, :class:`~lightest.result.LightEstimate` out.
+
+Pipeline: landmarks -> light-points -> disc sampling -> physics fit or TFLite regressor. The same
+:meth:`Estimator.observe` step produces training features, so training and runtime cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lightest import frames
+from lightest.features import LightPointObservation, feature_vector
+from lightest.image_io import load_image, to_bgr
+from lightest.landmarks import BACKENDS, FaceLandmarks, create_backend
+from lightest.lightpoints import LightPointSet, get_light_point_set, mesh_triangles
+from lightest.model_card import ModelCard, card_path_for
+from lightest.physics import fit_lambertian, srgb_to_linear, vertex_normals
+from lightest.result import LightEstimate
+from lightest.sampling import disc_radius, sample_discs
+from lightest.sh import sh_from_light
+from lightest.tflite_runner import TFLiteRegressor
+
+__all__ = ["METHODS", "RUNNING_MODES", "Estimator", "EstimatorOptions", "StageTimes", "default_model_path"]
+
+METHODS = ("auto", "physics", "model")
+RUNNING_MODES = ("image", "video")
+#: Light-point set the physics estimator samples.
+PHYSICS_LIGHT_POINTS = "mesh-v1"
+_GRAY = np.ones(3)
+
+
+def default_model_path() -> Path | None:
+    """The model bundled in ``lightest/models`` (``default.tflite`` + card), or None if not shipped."""
+    path = Path(str(resources.files("lightest.models").joinpath("default.tflite")))
+    return path if path.is_file() and card_path_for(path).is_file() else None
+
+
+@dataclass(frozen=True)
+class EstimatorOptions:
+    """How an :class:`Estimator` works (MediaPipe Tasks style options object).
+
+    Attributes:
+        method: ``"auto"`` (bundled model if present, else physics), ``"physics"`` or ``"model"``.
+        landmarks: ``"mediapipe"`` (468-point mesh with depth, default) or ``"dlib"`` (68 points, 2D).
+        model_path: a ``.tflite`` with its ``.card.json``; implies ``method="model"`` under ``"auto"``.
+        num_threads: interpreter threads for the regressor.
+        running_mode: ``"image"`` (every call independent, with detection retries) or ``"video"``
+            (consecutive frames of one stream; landmarks are tracked).
+    """
+
+    method: str = "auto"
+    landmarks: str = "mediapipe"
+    model_path: str | os.PathLike[str] | None = None
+    num_threads: int = 1
+    running_mode: str = "image"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.landmarks not in BACKENDS:
+            raise ValueError(f"landmarks must be one of {BACKENDS}, got {self.landmarks!r}")
+        if self.running_mode not in RUNNING_MODES:
+            raise ValueError(f"running_mode must be one of {RUNNING_MODES}, got {self.running_mode!r}")
+        if not isinstance(self.num_threads, int) or self.num_threads < 1:
+            raise ValueError(f"num_threads must be a positive int, got {self.num_threads!r}")
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """Wall time of each pipeline stage for one image, in milliseconds."""
+
+    landmarks_ms: float
+    sampling_ms: float
+    estimate_ms: float
+
+    @property
+    def total_ms(self) -> float:
+        return self.landmarks_ms + self.sampling_ms + self.estimate_ms
+
+
+class Estimator:
+    """Estimate the main light of a face photo.
+
+    >>> est = Estimator()                        # doctest: +SKIP
+    >>> r = est.estimate(cv2.imread("face.jpg"))  # doctest: +SKIP
+    >>> r.direction, r.azimuth_deg, r.elevation_deg  # doctest: +SKIP
+
+    Keyword arguments override fields of ``options`` (:class:`EstimatorOptions`). Holds native
+    resources: use it as a context manager or call :meth:`close`.
+    """
+
+    def __init__(self, options: EstimatorOptions | None = None, **overrides: Any) -> None:
+        options = replace(options or EstimatorOptions(), **overrides)
+        self.options = options
+        self.method, self._model, self._card = self._resolve_method(options)
+        if self._card is not None:
+            self._points = get_light_point_set(self._card.light_points)
+        else:
+            self._points = get_light_point_set(PHYSICS_LIGHT_POINTS)
+        wanted = "mediapipe468" if options.landmarks == "mediapipe" else "dlib68"
+        if self._points.scheme != wanted:
+            raise ValueError(
+                f"{self.method} estimator samples light-point set {self._points.name!r} on "
+                f"{self._points.scheme} landmarks, but landmarks={options.landmarks!r} gives {wanted}"
+            )
+        self._backend = create_backend(options.landmarks, video=options.running_mode == "video")
+
+    @staticmethod
+    def _resolve_method(options: EstimatorOptions) -> tuple[str, TFLiteRegressor | None, ModelCard | None]:
+        model_path = options.model_path
+        if options.method == "physics":
+            if options.landmarks != "mediapipe":
+                raise ValueError("method='physics' needs mesh normals: use landmarks='mediapipe'")
+            return "physics", None, None
+        if model_path is None:
+            model_path = default_model_path()
+            if model_path is None:
+                if options.method == "model":
+                    raise FileNotFoundError("method='model' but no model_path given and no bundled model")
+                if options.landmarks != "mediapipe":
+                    raise ValueError("no bundled model for landmarks='dlib'; pass model_path=...")
+                return "physics", None, None
+        card = ModelCard.load(card_path_for(model_path))
+        model = TFLiteRegressor(model_path, num_threads=options.num_threads)
+        if model.input_size != card.input_size:
+            raise ValueError(f"{model_path}: model takes {model.input_size} inputs, card says {card.input_size}")
+        if model.output_size != len(card.outputs):
+            raise ValueError(f"{model_path}: model gives {model.output_size} outputs, card names {card.outputs}")
+        return "model", model, card
+
+    @property
+    def light_points(self) -> LightPointSet:
+        """The light-point set this estimator samples."""
+        return self._points
+
+    # -- public API -----------------------------------------------------------------------------------
+    def estimate(self, image: np.ndarray) -> LightEstimate | None:
+        """Light estimate for one image (uint8 gray, BGR or BGRA), or None when no face is found."""
+        return self._run(image)[0]
+
+    def estimate_path(self, path: str | os.PathLike[str]) -> LightEstimate | None:
+        """:meth:`estimate` on an image file."""
+        return self.estimate(load_image(path))
+
+    def estimate_timed(self, image: np.ndarray) -> tuple[LightEstimate | None, StageTimes]:
+        """:meth:`estimate` plus the time each stage took."""
+        return self._run(image)
+
+    def observe(self, image: np.ndarray) -> tuple[FaceLandmarks, LightPointObservation] | None:
+        """Landmarks and light-point measurements of the face in ``image`` (None: no face).
+
+        This is the step training uses to build features, so both see identical inputs.
+        """
+        bgr = to_bgr(image)
+        landmarks = self._backend.detect(bgr)
+        if landmarks is None:
+            return None
+        return landmarks, self._measure(bgr, landmarks)
+
+    def close(self) -> None:
+        self._backend.close()
+
+    def __enter__(self) -> Estimator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- stages ---------------------------------------------------------------------------------------
+    def _run(self, image: np.ndarray) -> tuple[LightEstimate | None, StageTimes]:
+        bgr = to_bgr(image)
+        t0 = time.perf_counter()
+        landmarks = self._backend.detect(bgr)
+        t1 = time.perf_counter()
+        if landmarks is None:
+            return None, StageTimes((t1 - t0) * 1e3, 0.0, 0.0)
+        obs = self._measure(bgr, landmarks)
+        t2 = time.perf_counter()
+        result = self._solve(bgr, landmarks, obs)
+        t3 = time.perf_counter()
+        return result, StageTimes((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
+
+    def _measure(self, bgr: np.ndarray, landmarks: FaceLandmarks) -> LightPointObservation:
+        points = self._points.locate(landmarks)
+        samples = sample_discs(bgr, points, disc_radius(landmarks.size))
+        normals = None
+        if landmarks.has_depth and self._points.is_vertex_set:
+            normals = vertex_normals(landmarks.points, mesh_triangles())[self._points.a]
+        return LightPointObservation(points=points, samples=samples, normals=normals, face_size=landmarks.size)
+
+    def _solve(self, bgr: np.ndarray, landmarks: FaceLandmarks, obs: LightPointObservation) -> LightEstimate | None:
+        h, w = bgr.shape[:2]
+        x, y, bw, bh = landmarks.box
+        x0, y0 = max(0, x), max(0, y)
+        common = {
+            "face_box": (x0, y0, min(w, x + bw) - x0, min(h, y + bh) - y0),
+            "landmarks": landmarks.points,
+            "light_points": obs.points[:, :2],
+            "method": self.method,
+        }
+        if self._model is None:
+            return self._solve_physics(obs, common)
+        return self._solve_model(obs, common)
+
+    def _solve_physics(self, obs: LightPointObservation, common: dict[str, Any]) -> LightEstimate | None:
+        assert obs.normals is not None
+        fit = fit_lambertian(srgb_to_linear(obs.samples.gray), obs.normals)
+        if fit is None:
+            return None
+        return LightEstimate(
+            direction=tuple(fit.direction),
+            intensity=fit.directional,
+            ambient=fit.ambient / (fit.ambient + fit.directional),
+            sh=sh_from_light(fit.direction, fit.directional * _GRAY, fit.ambient / np.pi * _GRAY),
+            confidence=fit.confidence,
+            **common,
+        )
+
+    def _solve_model(self, obs: LightPointObservation, common: dict[str, Any]) -> LightEstimate | None:
+        card, model = self._card, self._model
+        assert card is not None and model is not None
+        x = (feature_vector(obs, card.features) - np.asarray(card.input_mean)) / np.asarray(card.input_std)
+        out = dict(zip(card.outputs, model.predict(x).astype(np.float64), strict=True))
+        raw = np.array([out["dir_x"], out["dir_y"], out["dir_z"]])
+        norm = float(np.linalg.norm(raw))
+        if not np.isfinite(norm) or norm < 1e-6:
+            return None
+        direction = frames.normalize(raw)
+        ambient = float(np.clip(out["ambient"], 0.0, 1.0)) if "ambient" in out else None
+        intensity = max(0.0, float(out["intensity"])) if "intensity" in out else None
+        # Heuristic confidence: an in-distribution input makes the regressor emit a near-unit vector.
+        coverage = float(obs.samples.valid.mean())
+        confidence = float(np.clip(1.0 - abs(1.0 - norm), 0.0, 1.0) * coverage)
+        s = 1.0 if intensity is None else intensity
+        a = 0.0 if ambient is None else ambient * s / max(1e-6, 1.0 - ambient)
+        return LightEstimate(
+            direction=tuple(direction),
+            intensity=intensity,
+            ambient=ambient,
+            sh=sh_from_light(direction, s * _GRAY, a / np.pi * _GRAY),
+            confidence=confidence,
+            **common,
+        )

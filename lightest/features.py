@@ -1,0 +1,67 @@
+"""Model inputs from sampled light-points: the single code path shared by the runtime and training.
+
+A model card lists feature blocks by name; :func:`feature_vector` concatenates them in that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lightest.physics import srgb_to_linear
+from lightest.sampling import Samples
+
+__all__ = ["FEATURE_BLOCKS", "LightPointObservation", "feature_vector"]
+
+
+@dataclass(frozen=True)
+class LightPointObservation:
+    """Everything measured at the light-points of one face."""
+
+    points: np.ndarray = field(repr=False)  # (K, 3) pixels (u, v, depth toward camera)
+    samples: Samples
+    normals: np.ndarray | None = field(repr=False)  # (K, 3) camera-frame unit normals, or None (2D landmarks)
+    face_size: float
+
+
+def _gray_raw(obs: LightPointObservation) -> np.ndarray:
+    """The seed's input: mean gray 0-255 per point (0 where the disc left the image)."""
+    return np.nan_to_num(obs.samples.gray, nan=0.0)
+
+
+def _gray_norm(obs: LightPointObservation) -> np.ndarray:
+    """Linear intensity over its mean across the face: exposure- and albedo-scale invariant."""
+    lin = srgb_to_linear(np.nan_to_num(obs.samples.gray, nan=0.0))
+    mean = lin[obs.samples.valid].mean() if obs.samples.valid.any() else 0.0
+    return lin / mean if mean > 1e-6 else np.zeros_like(lin)
+
+
+def _normals(obs: LightPointObservation) -> np.ndarray:
+    """Camera-frame normals (x, y, z per point): tells the model the head pose."""
+    if obs.normals is None:
+        raise ValueError("feature 'normals' needs landmarks with depth (landmarks='mediapipe')")
+    return obs.normals.reshape(-1)
+
+
+def _positions(obs: LightPointObservation) -> np.ndarray:
+    """Point positions relative to their centroid over face size (u right, v up), 2 per point."""
+    uv = obs.points[:, :2] - obs.points[:, :2].mean(axis=0)
+    return (uv * np.array([1.0, -1.0]) / obs.face_size).reshape(-1)
+
+
+FEATURE_BLOCKS: dict[str, Callable[[LightPointObservation], np.ndarray]] = {
+    "gray_raw": _gray_raw,
+    "gray_norm": _gray_norm,
+    "normals": _normals,
+    "positions": _positions,
+}
+
+
+def feature_vector(obs: LightPointObservation, blocks: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Concatenate the named feature blocks into one float32 vector."""
+    unknown = [b for b in blocks if b not in FEATURE_BLOCKS]
+    if unknown:
+        raise ValueError(f"unknown feature blocks {unknown}; known: {sorted(FEATURE_BLOCKS)}")
+    return np.concatenate([FEATURE_BLOCKS[b](obs) for b in blocks]).astype(np.float32)

@@ -1,0 +1,102 @@
+"""Model cards: the JSON that travels with every ``.tflite`` and says how to feed and read it."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CARD_SUFFIX", "OUTPUT_NAMES", "ModelCard", "card_path_for"]
+
+CARD_SUFFIX = ".card.json"
+SCHEMA_VERSION = 1
+
+#: Output names the runtime knows how to turn into a LightEstimate.
+#:   dir_x/dir_y/dir_z: light direction, camera frame (normalised by the runtime)
+#:   distance_m: face-to-light distance in metres; ambient: ambient ratio in [0, 1]
+#:   intensity: directional strength on the skin (0-1 pixel scale)
+OUTPUT_NAMES = ("dir_x", "dir_y", "dir_z", "distance_m", "ambient", "intensity")
+
+
+def card_path_for(model_path: str | os.PathLike[str]) -> Path:
+    """``model.tflite`` -> ``model.card.json`` beside it."""
+    p = Path(model_path)
+    return p.with_name(p.stem + CARD_SUFFIX)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """How a regressor was trained, so the runtime feeds it exactly the features it learned from.
+
+    Attributes:
+        light_points: light-point set name (:data:`lightest.lightpoints.LIGHT_POINT_SETS`).
+        features: feature blocks in input order (:data:`lightest.features.FEATURE_BLOCKS`).
+        input_mean / input_std: per-input standardisation ``(x - mean) / std`` applied before the model.
+        outputs: names of the model outputs, in order (:data:`OUTPUT_NAMES`).
+        extra: anything else (training data hash, metrics, version) kept verbatim.
+    """
+
+    light_points: str
+    features: tuple[str, ...]
+    input_mean: tuple[float, ...]
+    input_std: tuple[float, ...]
+    outputs: tuple[str, ...]
+    name: str = "unnamed"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.input_mean) != len(self.input_std):
+            raise ValueError("model card: input_mean and input_std differ in length")
+        if any(s <= 0 for s in self.input_std):
+            raise ValueError("model card: input_std must be positive")
+        unknown = [o for o in self.outputs if o not in OUTPUT_NAMES]
+        if unknown:
+            raise ValueError(f"model card: unknown outputs {unknown}; known: {OUTPUT_NAMES}")
+        if not {"dir_x", "dir_y", "dir_z"} <= set(self.outputs):
+            raise ValueError("model card: outputs must include dir_x, dir_y and dir_z")
+
+    @property
+    def input_size(self) -> int:
+        return len(self.input_mean)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "name": self.name,
+            "light_points": self.light_points,
+            "features": list(self.features),
+            "input_mean": list(self.input_mean),
+            "input_std": list(self.input_std),
+            "outputs": list(self.outputs),
+            **self.extra,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ModelCard:
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"model card not found: {p} (every .tflite needs its {CARD_SUFFIX})")
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"model card {p} is not valid JSON: {exc}") from exc
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"model card {p}: schema_version {data.get('schema_version')} != {SCHEMA_VERSION}")
+        known = {"schema_version", "name", "light_points", "features", "input_mean", "input_std", "outputs"}
+        try:
+            return cls(
+                name=str(data.get("name", "unnamed")),
+                light_points=str(data["light_points"]),
+                features=tuple(data["features"]),
+                input_mean=tuple(float(v) for v in data["input_mean"]),
+                input_std=tuple(float(v) for v in data["input_std"]),
+                outputs=tuple(data["outputs"]),
+                extra={k: v for k, v in data.items() if k not in known},
+            )
+        except KeyError as exc:
+            raise ValueError(f"model card {p} lacks field {exc}") from exc

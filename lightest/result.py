@@ -1,0 +1,103 @@
+"""``LightEstimate``: what lightest says about the light in one image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lightest import frames
+
+__all__ = ["LightEstimate"]
+
+
+def _frozen_array(a: np.ndarray | None) -> np.ndarray | None:
+    if a is None:
+        return None
+    out = np.array(a, dtype=np.float64, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True)
+class LightEstimate:
+    """The estimated main light of a face photo.
+
+    Attributes:
+        direction: unit vector from the face toward the light, camera frame (+x image right, +y image
+            up, +z toward the camera; :mod:`lightest.frames`).
+        position: light position in metres in the camera frame, or None when the method cannot tell.
+        intensity: directional light strength as seen on the skin: the brightness (0-1 pixel scale) it
+            adds to a surface facing it, skin albedo included; None when unknown.
+        ambient: ambient share of the light, ``ambient / (ambient + directional)`` in [0, 1]; or None.
+        color: RGB colour of the light, largest channel = 1; None when the method cannot tell it apart
+            from skin colour.
+        sh: ``(9, 3)`` second-order spherical harmonics of the estimated lighting (:mod:`lightest.sh`).
+        confidence: in [0, 1]; how well the face's shading supports the estimate.
+        face_box: ``(x, y, width, height)`` of the face in pixels.
+        landmarks: ``(N, 3)`` landmark pixels ``(u, v, depth toward camera)``; depth is 0 for 2D backends.
+        light_points: ``(K, 2)`` pixel positions of the sampled light-points.
+        method: what produced it, ``"physics"`` or ``"model"``.
+    """
+
+    direction: tuple[float, float, float]
+    confidence: float
+    face_box: tuple[int, int, int, int]
+    landmarks: np.ndarray = field(repr=False)
+    light_points: np.ndarray = field(repr=False)
+    sh: np.ndarray = field(repr=False)
+    method: str
+    position: tuple[float, float, float] | None = None
+    intensity: float | None = None
+    ambient: float | None = None
+    color: tuple[float, float, float] | None = None
+
+    def __post_init__(self) -> None:
+        d = frames.normalize(np.asarray(self.direction, dtype=np.float64))
+        object.__setattr__(self, "direction", tuple(float(v) for v in d))
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
+        sh = np.asarray(self.sh)
+        if sh.shape != (9, 3):
+            raise ValueError(f"sh must have shape (9, 3), got {sh.shape}")
+        for name in ("landmarks", "light_points", "sh"):
+            object.__setattr__(self, name, _frozen_array(getattr(self, name)))
+
+    @property
+    def azimuth_deg(self) -> float:
+        """``degrees(atan2(x, z))``: 0 = light at the camera, +90 = image right, -90 = image left."""
+        return frames.angles_from_direction(np.asarray(self.direction))[0]
+
+    @property
+    def elevation_deg(self) -> float:
+        """``degrees(asin(y))``: +90 = light straight above the face, -90 = below."""
+        return frames.angles_from_direction(np.asarray(self.direction))[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (plain floats, ints and lists) with the derived angles included."""
+
+        def plain(v: Any) -> Any:
+            if isinstance(v, np.ndarray):
+                return np.round(v, 6).tolist()
+            if isinstance(v, tuple):
+                return [plain(x) for x in v]
+            if isinstance(v, float):
+                return round(v, 6)
+            return v
+
+        return {
+            "direction": plain(self.direction),
+            "azimuth_deg": round(self.azimuth_deg, 3),
+            "elevation_deg": round(self.elevation_deg, 3),
+            "position": plain(self.position),
+            "intensity": plain(self.intensity),
+            "ambient": plain(self.ambient),
+            "color": plain(self.color),
+            "sh": plain(self.sh),
+            "confidence": round(float(self.confidence), 6),
+            "face_box": [int(v) for v in self.face_box],
+            "landmarks": plain(self.landmarks),
+            "light_points": plain(self.light_points),
+            "method": self.method,
+        }

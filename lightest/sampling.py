@@ -1,0 +1,61 @@
+"""Brightness at the light-points: mean of a small disc around each, vectorised.
+
+The seed used a 3 px disc on 320x320 renders; lightest scales the radius with the face so the same
+patch of skin is averaged at any resolution. One gather over precomputed disc offsets serves all points
+(no full-frame mask per point as the seed built).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+
+__all__ = ["RADIUS_FRACTION", "Samples", "disc_radius", "sample_discs"]
+
+#: Disc radius as a fraction of face size (seed: 3 px for a ~200 px face on a 320x320 render).
+RADIUS_FRACTION = 0.015
+
+# ITU-R BT.601 luma weights in B, G, R order: the same gray OpenCV's BGR2GRAY computes.
+_GRAY_BGR = np.array([0.114, 0.587, 0.299], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Per light-point means (0-255 scale). ``valid`` is False where the disc fell outside the image."""
+
+    gray: np.ndarray = field(repr=False)  # (K,) float32
+    rgb: np.ndarray = field(repr=False)  # (K, 3) float32, R, G, B
+    valid: np.ndarray = field(repr=False)  # (K,) bool
+    radius: int
+
+
+def disc_radius(face_size_px: float) -> int:
+    """Disc radius in pixels for a face of this size (at least 1)."""
+    return max(1, int(round(face_size_px * RADIUS_FRACTION)))
+
+
+@cache
+def _disc_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
+    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    inside = xx * xx + yy * yy <= radius * radius
+    return xx[inside].astype(np.intp), yy[inside].astype(np.intp)
+
+
+def sample_discs(bgr: np.ndarray, points_uv: np.ndarray, radius: int) -> Samples:
+    """Mean colour in a disc of ``radius`` px around each ``(u, v)`` point of a BGR uint8 image."""
+    h, w = bgr.shape[:2]
+    dx, dy = _disc_offsets(int(radius))
+    centre = np.rint(points_uv[:, :2]).astype(np.intp)
+    xs = centre[:, :1] + dx  # (K, P)
+    ys = centre[:, 1:2] + dy
+    inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+    flat = np.where(inside, ys * w + xs, 0)
+    pixels = bgr.reshape(-1, 3)[flat].astype(np.float32)  # (K, P, 3)
+    counts = inside.sum(axis=1)
+    sums = np.einsum("kpc,kp->kc", pixels, inside.astype(np.float32))
+    valid = counts > 0
+    bgr_mean = sums / np.maximum(counts, 1)[:, None]
+    bgr_mean[~valid] = np.nan
+    return Samples(gray=bgr_mean @ _GRAY_BGR, rgb=bgr_mean[:, ::-1].copy(), valid=valid, radius=int(radius))

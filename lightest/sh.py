@@ -1,0 +1,59 @@
+"""Second-order real spherical harmonics (9 coefficients per colour channel) for lighting.
+
+Layout (the one ARKit, SceneKit and the Ramamoorthi-Hanrahan irradiance papers use): coefficient order
+``(l, m) = (0,0), (1,-1), (1,0), (1,1), (2,-2), (2,-1), (2,0), (2,1), (2,2)`` with the real basis
+
+    Y00 = 0.282095                 Y1-1 = 0.488603 y     Y10 = 0.488603 z     Y11 = 0.488603 x
+    Y2-2 = 1.092548 xy             Y2-1 = 1.092548 yz    Y20 = 0.315392 (3z^2 - 1)
+    Y21 = 1.092548 xz              Y22 = 0.546274 (x^2 - y^2)
+
+evaluated on unit directions in lightest's camera frame (see :mod:`lightest.frames`). lightest stores them
+as a ``(9, 3)`` array: row = coefficient, column = R, G, B. ARKit's 27-float buffer is three planes (all
+red coefficients, then green, then blue): ``sh.T.reshape(-1)``. The coefficients describe incoming
+radiance; ARKit expresses them in its world frame, so rotate the direction by the camera pose first if
+you feed an ARKit-style renderer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["sh_basis", "sh_from_light"]
+
+_C0 = 0.282095
+_C1 = 0.488603
+_C2 = 1.092548
+_C20 = 0.315392
+_C22 = 0.546274
+
+
+def sh_basis(directions: np.ndarray) -> np.ndarray:
+    """The 9 basis values ``(..., 9)`` at unit direction(s) ``(..., 3)``."""
+    d = np.asarray(directions, dtype=np.float64)
+    x, y, z = d[..., 0], d[..., 1], d[..., 2]
+    return np.stack(
+        [
+            np.full_like(x, _C0),
+            _C1 * y,
+            _C1 * z,
+            _C1 * x,
+            _C2 * x * y,
+            _C2 * y * z,
+            _C20 * (3.0 * z * z - 1.0),
+            _C2 * x * z,
+            _C22 * (x * x - y * y),
+        ],
+        axis=-1,
+    )
+
+
+def sh_from_light(direction: np.ndarray, directional_rgb: np.ndarray, ambient_rgb: np.ndarray) -> np.ndarray:
+    """SH ``(9, 3)`` of a distant light (radiance ``directional_rgb`` from ``direction``) plus uniform ambient.
+
+    A directional light projects to ``radiance * Y(direction)``; a constant environment of radiance ``a``
+    projects to ``a * sqrt(4 pi)`` on the first coefficient only.
+    """
+    basis = sh_basis(np.asarray(direction, dtype=np.float64))
+    sh = np.outer(basis, np.asarray(directional_rgb, dtype=np.float64))
+    sh[0] += np.sqrt(4.0 * np.pi) * np.asarray(ambient_rgb, dtype=np.float64)
+    return sh
