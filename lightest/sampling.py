@@ -33,7 +33,7 @@ class Samples:
 
 def disc_radius(face_size_px: float) -> int:
     """Disc radius in pixels for a face of this size (at least 1)."""
-    return max(1, int(round(face_size_px * RADIUS_FRACTION)))
+    return max(1, round(face_size_px * RADIUS_FRACTION))
 
 
 @cache

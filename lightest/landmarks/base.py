@@ -84,7 +84,7 @@ def detection_views(bgr: np.ndarray, plan: tuple[tuple[float, bool], ...] = RETR
             lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB)
             lab[:, :, 0] = clahe.apply(lab[:, :, 0])
             img = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
-        pad = int(round(pad_fraction * max(img.shape[:2])))
+        pad = round(pad_fraction * max(img.shape[:2]))
         if pad:
             img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
         yield DetectionView(image=img, offset=(pad, pad))
