@@ -1,0 +1,7 @@
+"""``python -m blender_gen``: see :mod:`blender_gen.cli`."""
+
+import sys
+
+from blender_gen.cli import main
+
+sys.exit(main())
