@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from blender_gen.paths import DEFAULT_SHARED, SharedAssetsMissingError, resolve_assets
+from blender_gen.presets import PRESETS
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -16,11 +18,39 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="Cycles device; GPU uses OptiX or CUDA when present (default: CPU)")
 
 
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected i/n such as 0/4, got {text!r}") from None
+    if not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"need 0 <= i < n, got {text!r}")
+    return i, n
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m blender_gen",
         description="Render labelled face-lighting data with Blender Cycles (bpy).")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser(
+        "render", help="render a labelled dataset (resumable, shardable, deterministic)",
+        description="Render images + manifest.jsonl + dataset.json into --out. Rerunning skips finished "
+                    "images; --shard i/n renders only indices with index % n == i (run n processes).")
+    r.add_argument("--preset", required=True, choices=sorted(PRESETS),
+                   help="seed-uniform: the seed's 3024-position grid; seed-random: 400 random positions in "
+                        "the seed's box; diverse: random heads, skin, pose, light, camera and noise")
+    r.add_argument("--out", type=Path, required=True, help="dataset folder, e.g. data/diverse")
+    r.add_argument("--count", type=int, default=None, help="number of images (default: preset's)")
+    r.add_argument("--resolution", type=int, default=None,
+                   help="square image size in pixels (default: 320 for seed-*, 256 for diverse)")
+    r.add_argument("--samples", type=int, default=16, help="Cycles samples per pixel (default: 16)")
+    r.add_argument("--denoise", action="store_true", help="run OpenImageDenoise on every image")
+    r.add_argument("--seed", type=int, default=0, help="dataset seed (default: 0)")
+    r.add_argument("--shard", type=_shard, default=(0, 1), metavar="i/n",
+                   help="render only indices with index %% n == i (default: 0/1)")
+    _common(r)
 
     ex = sub.add_parser("example", help="render examples/lee_perry_smith.png and its .json label")
     ex.add_argument("--out", type=Path, default=Path("examples"), help="output folder (default: examples)")
@@ -41,4 +71,16 @@ def main(argv: list[str] | None = None) -> int:
 
         png = render_example(assets, args.out, args.samples, args.device)
         print(f"wrote {png} and {png.with_suffix('.json')}")
+    elif args.command == "render":
+        from blender_gen.dataset import RenderJob, run
+
+        preset = PRESETS[args.preset]
+        count = preset.default_count if args.count is None else args.count
+        if preset.max_count is not None and count > preset.max_count:
+            print(f"error: {args.preset} has {preset.max_count} images", file=sys.stderr)
+            return 2
+        job = RenderJob(args.preset, args.out, count, args.resolution or preset.default_resolution,
+                        args.samples, args.seed, args.shard, args.device, args.denoise)
+        stats = run(job, assets)
+        print(json.dumps(stats))
     return 0

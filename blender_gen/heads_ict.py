@@ -21,6 +21,25 @@ from blender_gen.paths import Assets
 HIDDEN_PARTS = ("M_LacrimalFluid", "M_EyeBlend", "M_EyeOcclusion")  # transparent overlays in ICT
 MOUTH_SOCKET = (11248, 13293)  # vertex range of the mouth interior (ICT README), rendered dark
 SKIN_PARTS = ("M_Face", "M_BackHead")
+# ICT's eyeballs are two nested spheres textured in the original; we split them by the angle from
+# the eye's forward axis (+z): iris sphere -> pupil / iris / white, outer sphere front cap -> cornea.
+PUPIL_DEG, IRIS_DEG, CORNEA_DEG = 9.0, 30.0, 32.0
+EYE_PARTS = {"M_IrisLeft": "M_ScleraLeft", "M_IrisRight": "M_ScleraRight"}
+
+
+def _eye_angles(model: IctModel, faces: list[np.ndarray], mat_names: list[str]) -> np.ndarray:
+    """Angle (deg) of each face centroid from its eyeball's forward axis; NaN for non-eye faces."""
+    angles = np.full(len(faces), np.nan)
+    for iris_name, sclera_name in EYE_PARTS.items():
+        for part in (iris_name, sclera_name):
+            idx = [k for k, n in enumerate(mat_names) if n == part]
+            verts = np.unique(np.concatenate([faces[k] for k in idx]))
+            lo, hi = model.neutral[verts].min(axis=0), model.neutral[verts].max(axis=0)
+            centre = (lo + hi) / 2.0
+            for k in idx:
+                d = model.neutral[faces[k]].mean(axis=0) - centre
+                angles[k] = np.degrees(np.arccos(np.clip(d[2] / np.linalg.norm(d), -1.0, 1.0)))
+    return angles
 
 
 @dataclass(frozen=True)
@@ -109,8 +128,20 @@ class IctHead:
         mat_names = [model.material_names[i] for i in model.face_material[keep]]
         first_vertex = np.array([f[0] for f in faces])
         in_mouth = (first_vertex >= MOUTH_SOCKET[0]) & (first_vertex <= MOUTH_SOCKET[1])
-        index = [0 if (n in SKIN_PARTS and not m) else slot_names.index("mouth" if m else n)
-                 for n, m in zip(mat_names, in_mouth, strict=True)]
+        eye_deg = _eye_angles(model, faces, mat_names)
+
+        def slot(name: str, mouth: bool, deg: float) -> str:
+            if mouth and name in SKIN_PARTS:
+                return "mouth"
+            if name in SKIN_PARTS:
+                return "skin"
+            if name in EYE_PARTS:  # inner (iris) sphere
+                return "pupil" if deg < PUPIL_DEG else "M_IrisLeft" if deg < IRIS_DEG else "M_ScleraLeft"
+            if name in EYE_PARTS.values() and deg < CORNEA_DEG:
+                return "cornea"
+            return name
+
+        index = [slot_names.index(slot(n, m, a)) for n, m, a in zip(mat_names, in_mouth, eye_deg, strict=True)]
         mesh.polygons.foreach_set("material_index", index)
         mesh.polygons.foreach_set("use_smooth", [True] * len(faces))
         mesh.update()

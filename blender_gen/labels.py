@@ -19,7 +19,7 @@ def _r(x: Any, nd: int = 6) -> Any:
 
 
 def make_label(p: SceneParams, width: int, height: int, head_verts_world: np.ndarray,
-               landmarks_world: np.ndarray | None) -> dict[str, Any]:
+               landmarks_world: np.ndarray | None, light_rgb: tuple[float, float, float]) -> dict[str, Any]:
     """Everything the issue asks a manifest row to hold (file name and ids are added by the caller)."""
     cam = coords.frontal_camera(p.camera_distance_m)
     intr = coords.Intrinsics.from_focal(p.focal_mm, 36.0, width, height)
@@ -48,6 +48,7 @@ def make_label(p: SceneParams, width: int, height: int, head_verts_world: np.nda
         "light_distance_m": round(float(np.linalg.norm(to_light_w)), 6),
         "light_power_w": p.light_power_w,
         "light_kelvin": p.light_kelvin,
+        "light_rgb_linear": _r(light_rgb, 5),
         "light_radius_m": p.light_radius_m,
         "ambient_ratio": p.ambient_ratio,
         "focal_mm_35eq": p.focal_mm,
@@ -55,7 +56,7 @@ def make_label(p: SceneParams, width: int, height: int, head_verts_world: np.nda
         "intrinsics": intr.as_dict(),
         "head_bbox_px": _r([*bbox_px.min(axis=0), *bbox_px.max(axis=0)], 2),
         "landmarks68_px": None,
-        "params": asdict(p),
+        "params": {k: v for k, v in asdict(p).items() if k not in ("identity_weights", "expression_weights")},
     }
     if landmarks_world is not None:
         row["landmarks68_px"] = _r(coords.project(intr, coords.world_to_camera(cam, landmarks_world)), 2)

@@ -34,3 +34,31 @@ def plain(name: str, rgb: tuple[float, float, float], roughness: float, specular
     bsdf.inputs["Roughness"].default_value = roughness
     bsdf.inputs["Specular IOR Level"].default_value = specular
     return mat
+
+
+def see_through(mat: bpy.types.Material, transparency: float) -> bpy.types.Material:
+    """Mix the material's surface with a Transparent BSDF (thin geometry such as eyelashes)."""
+    nt = mat.node_tree
+    out = nt.nodes["Material Output"]
+    surface = out.inputs["Surface"].links[0].from_socket
+    mix = nt.nodes.new("ShaderNodeMixShader")
+    mix.inputs["Fac"].default_value = transparency
+    nt.links.new(surface, mix.inputs[1])
+    nt.links.new(nt.nodes.new("ShaderNodeBsdfTransparent").outputs["BSDF"], mix.inputs[2])
+    nt.links.new(mix.outputs["Shader"], out.inputs["Surface"])
+    return mat
+
+
+def clear_coat(name: str, ior: float) -> bpy.types.Material:
+    """A clear, glossy shell that only reflects (a cornea over the iris): transparent + specular."""
+    mat, bsdf = new_material(name)
+    bsdf.inputs["Base Color"].default_value = (0.0, 0.0, 0.0, 1.0)
+    bsdf.inputs["Roughness"].default_value = 0.03
+    bsdf.inputs["IOR"].default_value = ior
+    nt = mat.node_tree
+    out = nt.nodes["Material Output"]
+    add = nt.nodes.new("ShaderNodeAddShader")
+    nt.links.new(bsdf.outputs["BSDF"], add.inputs[0])
+    nt.links.new(nt.nodes.new("ShaderNodeBsdfTransparent").outputs["BSDF"], add.inputs[1])
+    nt.links.new(add.outputs["Shader"], out.inputs["Surface"])
+    return mat

@@ -88,4 +88,5 @@ class Renderer:
         rot = coords.head_world_rotation(*p.head_pose_deg)
         verts = head.rest_vertices() @ rot.T
         lms = head.rest_landmarks()
-        return labels.make_label(p, self.width, self.height, verts, None if lms is None else lms @ rot.T)
+        return labels.make_label(p, self.width, self.height, verts, None if lms is None else lms @ rot.T,
+                                 self.rig.light_rgb())

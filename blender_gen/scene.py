@@ -120,6 +120,11 @@ class Rig:
             d.temperature = kelvin
         d.color = (1.0, 1.0, 1.0)
 
+    def light_rgb(self) -> tuple[float, float, float]:
+        """Linear RGB of the key light (blackbody colour when a temperature is set)."""
+        d = self.light.data
+        return tuple(d.temperature_color) if d.use_temperature else tuple(d.color)  # type: ignore[return-value]
+
     def set_ambient(self, strength: float, rgb: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> None:
         self.background.inputs["Color"].default_value = (*rgb, 1.0)
         self.background.inputs["Strength"].default_value = strength

@@ -91,6 +91,8 @@ def part_materials() -> dict[str, bpy.types.Material]:
         "M_IrisRight": iris,
         "M_Teeth": materials.plain("Teeth", (0.6, 0.57, 0.5), 0.3),
         "M_GumsTongue": materials.plain("Gums", (0.2, 0.04, 0.04), 0.4),
-        "M_EyeLashes": materials.plain("Lashes", (0.015, 0.012, 0.01), 0.6, 0.2),
+        "M_EyeLashes": materials.see_through(materials.plain("Lashes", (0.015, 0.012, 0.01), 0.6, 0.2), 0.75),
+        "pupil": materials.plain("Pupil", (0.005, 0.005, 0.005), 0.1),
+        "cornea": materials.clear_coat("Cornea", ior=1.376),
         "mouth": materials.plain("MouthInterior", (0.03, 0.01, 0.01), 0.6, 0.2),
     }
