@@ -45,9 +45,7 @@ class LightPointSet:
     def locate(self, landmarks: FaceLandmarks) -> np.ndarray:
         """``(K, 3)`` pixel positions (u, v, depth) of the light-points on these landmarks."""
         if landmarks.scheme != self.scheme:
-            raise ValueError(
-                f"light-point set {self.name!r} needs {self.scheme} landmarks, got {landmarks.scheme}"
-            )
+            raise ValueError(f"light-point set {self.name!r} needs {self.scheme} landmarks, got {landmarks.scheme}")
         pts = landmarks.points
         if self.is_vertex_set:
             return pts[self.a]
@@ -83,8 +81,6 @@ def get_light_point_set(name: str) -> LightPointSet:
 def mesh_triangles() -> np.ndarray:
     """``(T, 3)`` triangles of the 468-point MediaPipe mesh, counter-clockwise seen from the camera."""
     text = _read_table("mesh_triangles.txt")
-    tris = np.array(
-        [[int(v) for v in line.split()] for line in text.splitlines() if line and not line.startswith("#")]
-    )
+    tris = np.array([[int(v) for v in line.split()] for line in text.splitlines() if line and not line.startswith("#")])
     tris.setflags(write=False)
     return tris

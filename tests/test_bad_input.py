@@ -1,0 +1,86 @@
+"""Every kind of bad input gets a clear error or None (no face), never a crash deep in OpenCV/MediaPipe."""
+
+import numpy as np
+import pytest
+
+from lightest.image_io import load_image, to_bgr
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (None, "None"),
+        ([[1, 2], [3, 4]], "numpy.ndarray"),
+        (np.zeros((0, 0), np.uint8), "empty"),
+        (np.zeros((0, 64, 3), np.uint8), "empty"),
+        (np.zeros((1, 1), np.uint8), "1x1"),
+        (np.zeros((64, 64), np.float32), "float32"),
+        (np.full((64, 64), np.nan), "float64"),
+        (np.zeros((64, 64), np.uint16), "uint16"),
+        (np.zeros((64, 64, 2), np.uint8), "2"),
+        (np.zeros((64, 64, 5), np.uint8), "5"),
+        (np.zeros((4, 64, 64, 3), np.uint8), "shape"),
+        (np.zeros(64, np.uint8), "shape"),
+    ],
+)
+def test_bad_arrays_raise_value_error(physics_estimator, image, message):
+    with pytest.raises(ValueError, match=message):
+        physics_estimator.estimate(image)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (64, 64, 1), (64, 64, 3), (64, 64, 4)])
+def test_accepted_layouts_become_bgr(shape):
+    out = to_bgr(np.full(shape, 7, np.uint8))
+    assert out.shape == (64, 64, 3) and out.dtype == np.uint8 and np.all(out == 7)
+
+
+def test_non_contiguous_view_is_accepted(physics_estimator):
+    img = np.zeros((200, 200, 3), np.uint8)[::2, ::2]
+    assert physics_estimator.estimate(img) is None
+
+
+@pytest.mark.parametrize("fill", [0, 128, 255])
+def test_blank_images_have_no_face(physics_estimator, fill):
+    assert physics_estimator.estimate(np.full((480, 640, 3), fill, np.uint8)) is None
+
+
+def test_noise_has_no_face(physics_estimator):
+    rng = np.random.default_rng(1)
+    assert physics_estimator.estimate(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)) is None
+
+
+def test_missing_file(physics_estimator, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        physics_estimator.estimate_path(tmp_path / "nope.jpg")
+
+
+def test_directory(physics_estimator, tmp_path):
+    with pytest.raises(ValueError, match="directory"):
+        physics_estimator.estimate_path(tmp_path)
+
+
+def test_empty_and_non_image_files(physics_estimator, tmp_path):
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match="empty"):
+        physics_estimator.estimate_path(empty)
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image at all")
+    with pytest.raises(ValueError, match="not an image"):
+        physics_estimator.estimate_path(text)
+    truncated = tmp_path / "cut.png"
+    import cv2
+
+    _, buf = cv2.imencode(".png", np.full((64, 64, 3), 90, np.uint8))
+    truncated.write_bytes(buf.tobytes()[:40])
+    with pytest.raises(ValueError, match="not an image"):
+        physics_estimator.estimate_path(truncated)
+
+
+def test_sixteen_bit_file_is_read_as_8_bit(tmp_path):
+    import cv2
+
+    path = tmp_path / "deep.png"
+    cv2.imwrite(str(path), np.full((64, 64), 0x8040, np.uint16))
+    img = load_image(path)
+    assert img.dtype == np.uint8 and np.all(img == 0x80)

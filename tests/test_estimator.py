@@ -1,0 +1,101 @@
+import json
+
+import numpy as np
+import pytest
+
+from lightest import Estimator, EstimatorOptions, LightEstimate, frames
+from lightest.sh import sh_basis
+
+
+def test_options_are_validated():
+    with pytest.raises(ValueError, match="method"):
+        EstimatorOptions(method="magic")
+    with pytest.raises(ValueError, match="landmarks"):
+        EstimatorOptions(landmarks="openface")
+    with pytest.raises(ValueError, match="running_mode"):
+        EstimatorOptions(running_mode="live")
+    with pytest.raises(ValueError, match="num_threads"):
+        EstimatorOptions(num_threads=0)
+    with pytest.raises(ValueError, match="mesh normals"):
+        Estimator(method="physics", landmarks="dlib")
+    with pytest.raises(FileNotFoundError, match=r"model not found|card not found"):
+        Estimator(model_path="/nonexistent/model.tflite")
+
+
+def test_default_without_bundled_model_is_physics(monkeypatch):
+    import lightest.estimator as mod
+
+    monkeypatch.setattr(mod, "default_model_path", lambda: None)
+    with Estimator() as est:
+        assert est.method == "physics"
+        assert est.light_points.name == "mesh-v1"
+    with pytest.raises(FileNotFoundError, match="no bundled model"):
+        Estimator(method="model")
+
+
+def test_example_face(physics_estimator, example_image):
+    r = physics_estimator.estimate(example_image)
+    assert isinstance(r, LightEstimate)
+    assert r.method == "physics"
+    assert np.linalg.norm(r.direction) == pytest.approx(1.0)
+    assert 0.0 <= r.confidence <= 1.0 and 0.0 <= r.ambient <= 1.0 and r.intensity > 0
+    x, y, w, h = r.face_box
+    assert w > 50 and h > 50 and x >= 0 and y >= 0
+    assert r.landmarks.shape == (468, 3) and r.light_points.shape == (340, 2)
+    # frozen: neither fields nor arrays can be changed
+    with pytest.raises(AttributeError):
+        r.confidence = 1.0
+    with pytest.raises(ValueError):
+        r.landmarks[0, 0] = 0
+    # the SH's linear band points along the estimated direction
+    assert np.allclose(frames.normalize(r.sh[[3, 1, 2], 0]), r.direction, atol=1e-6)
+    assert r.sh[0, 0] > sh_basis(np.array(r.direction))[0] * r.intensity * 0.999
+
+
+def test_example_face_matches_its_render_label(physics_estimator, example_image):
+    """The shipped example is a render with a known light: the physics estimate must be near it."""
+    from tests.conftest import EXAMPLE
+
+    label = json.loads(EXAMPLE.with_suffix(".json").read_text())
+    r = physics_estimator.estimate(example_image)
+    assert frames.angle_between_deg(np.array(r.direction), np.array(label["light_dir_camera"])) < 25
+
+
+def test_to_dict_is_json_and_angles_follow_formulas(physics_estimator, example_image):
+    r = physics_estimator.estimate(example_image)
+    d = json.loads(json.dumps(r.to_dict()))
+    x, y, z = d["direction"]
+    assert d["azimuth_deg"] == pytest.approx(np.degrees(np.arctan2(x, z)), abs=1e-3)
+    assert d["elevation_deg"] == pytest.approx(np.degrees(np.arcsin(y)), abs=1e-3)
+    assert len(d["sh"]) == 9 and len(d["sh"][0]) == 3
+    assert d["method"] == "physics" and d["position"] is None and d["color"] is None
+
+
+def test_gray_bgr_and_bgra_agree(physics_estimator, example_image):
+    import cv2
+
+    gray = cv2.cvtColor(example_image, cv2.COLOR_BGR2GRAY)
+    a = physics_estimator.estimate(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+    b = physics_estimator.estimate(gray)
+    c = physics_estimator.estimate(cv2.cvtColor(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), cv2.COLOR_BGR2BGRA))
+    assert np.allclose(a.direction, b.direction) and np.allclose(a.direction, c.direction)
+
+
+def test_mirrored_face_mirrors_the_light(physics_estimator, example_image):
+    r = physics_estimator.estimate(example_image)
+    m = physics_estimator.estimate(np.ascontiguousarray(example_image[:, ::-1]))
+    assert frames.angle_between_deg(np.array(m.direction) * [-1, 1, 1], np.array(r.direction)) < 8
+
+
+def test_video_mode_tracks_a_stream(example_image):
+    with Estimator(method="physics", running_mode="video") as est:
+        results = [est.estimate(example_image) for _ in range(3)]
+    assert all(r is not None for r in results)
+    assert frames.angle_between_deg(np.array(results[0].direction), np.array(results[2].direction)) < 5
+
+
+def test_stage_times(physics_estimator, example_image):
+    r, t = physics_estimator.estimate_timed(example_image)
+    assert r is not None
+    assert t.landmarks_ms > 0 and t.sampling_ms > 0 and t.estimate_ms > 0
+    assert t.total_ms == pytest.approx(t.landmarks_ms + t.sampling_ms + t.estimate_ms)

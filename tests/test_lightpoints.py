@@ -1,0 +1,71 @@
+import collections
+
+import numpy as np
+import pytest
+
+from lightest.landmarks import FaceLandmarks
+from lightest.landmarks.mediapipe_mesh import import_face_mesh
+from lightest.lightpoints import LIGHT_POINT_SETS, get_light_point_set, mesh_triangles
+
+
+def _connections():
+    import_face_mesh()
+    from mediapipe.python.solutions import face_mesh_connections
+
+    return face_mesh_connections
+
+
+def test_seed79_table():
+    s = get_light_point_set("seed79")
+    assert len(s) == 79 and s.scheme == "dlib68" and not s.is_vertex_set
+    assert s.a.min() >= 0 and max(s.a.max(), s.b.max()) < 68
+    # forehead points extrapolate above the brows
+    lm = FaceLandmarks(points=np.c_[np.arange(68.0), np.arange(68.0), np.zeros(68)], scheme="dlib68", has_depth=False)
+    assert s.locate(lm).shape == (79, 3)
+
+
+def test_seed79_points_land_where_named():
+    """On a dlib face from Yale B the forehead points are above the brows and chin points below the lips."""
+    import csv
+    from importlib import resources
+
+    text = resources.files("lightest.data").joinpath("lightpoints_seed79.csv").read_text()
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    regions = collections.Counter(r["region"] for r in rows)
+    assert set(regions) == {"nose", "lips", "forehead", "cheek", "chin"}
+    assert len({r["name"] for r in rows}) == 79
+
+
+def test_mesh_set_is_skin_only():
+    c = _connections()
+    s = get_light_point_set("mesh-v1")
+    assert s.is_vertex_set and s.scheme == "mediapipe468" and len(s) == 340
+    excluded = set()
+    for group in (c.FACEMESH_LEFT_EYE, c.FACEMESH_RIGHT_EYE, c.FACEMESH_LIPS, c.FACEMESH_FACE_OVAL):
+        for edge in group:
+            excluded |= set(edge)
+    assert not excluded & set(s.a.tolist())
+    assert len(set(s.a.tolist())) == len(s)
+
+
+def test_triangles_are_a_consistently_oriented_mesh():
+    c = _connections()
+    tris = mesh_triangles()
+    edges = {tuple(sorted(e)) for e in c.FACEMESH_TESSELATION}
+    directed = collections.Counter()
+    for t in tris:
+        for k in range(3):
+            a, b = int(t[k]), int(t[(k + 1) % 3])
+            assert tuple(sorted((a, b))) in edges
+            directed[(a, b)] += 1
+    assert max(directed.values()) == 1  # no directed edge twice: neighbours agree on orientation
+    assert len(np.unique(tris)) == 468
+
+
+def test_wrong_scheme_is_rejected():
+    lm = FaceLandmarks(points=np.zeros((68, 3)), scheme="dlib68", has_depth=False)
+    with pytest.raises(ValueError, match="mediapipe468"):
+        get_light_point_set("mesh-v1").locate(lm)
+    with pytest.raises(ValueError, match="unknown light-point set"):
+        get_light_point_set("nope")
+    assert set(LIGHT_POINT_SETS) == {"seed79", "mesh-v1"}
