@@ -52,6 +52,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render only indices with index %% n == i (default: 0/1)")
     _common(r)
 
+    sc = sub.add_parser("showcase", help="virtual hat lit by lightest's estimate vs the true light")
+    sc.add_argument("--n", type=int, default=3, help="number of examples (default: 3)")
+    sc.add_argument("--out", type=Path, default=Path("data/showcase"), help="output folder (default: data/showcase)")
+    sc.add_argument("--seed", type=int, default=0, help="scene seed (default: 0)")
+    sc.add_argument("--resolution", type=int, default=320, help="panel size in pixels (default: 320)")
+    sc.add_argument("--samples", type=int, default=32, help="Cycles samples, denoised (default: 32)")
+    _common(sc)
+
+    cs = sub.add_parser("sheet", help="contact sheet (JPEG) of evenly spaced images of a dataset")
+    cs.add_argument("data", type=Path, help="dataset folder with manifest.jsonl")
+    cs.add_argument("--out", type=Path, required=True, help="output JPEG, e.g. docs/seed_uniform_sheet.jpg")
+    cs.add_argument("--n", type=int, default=12, help="number of images (default: 12)")
+
+    fc = sub.add_parser("facecheck", help="MediaPipe face detection rate of a rendered dataset, by light angle")
+    fc.add_argument("data", type=Path, help="dataset folder with manifest.jsonl")
+
     ex = sub.add_parser("example", help="render examples/lee_perry_smith.png and its .json label")
     ex.add_argument("--out", type=Path, default=Path("examples"), help="output folder (default: examples)")
     ex.add_argument("--samples", type=int, default=64, help="Cycles samples (default: 64, denoised)")
@@ -62,15 +78,34 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        assets = resolve_assets(args.shared)
-    except SharedAssetsMissingError as e:
+        return _dispatch(args)
+    except (SharedAssetsMissingError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "sheet":
+        from blender_gen.sheet import contact_sheet
+
+        print(contact_sheet(args.data, args.out, args.n))
+        return 0
+    if args.command == "facecheck":
+        from blender_gen.facecheck import detection_report
+
+        print(json.dumps(detection_report(args.data), indent=2))
+        return 0
+    assets = resolve_assets(args.shared)
     if args.command == "example":
         from blender_gen.example import render_example
 
         png = render_example(assets, args.out, args.samples, args.device)
         print(f"wrote {png} and {png.with_suffix('.json')}")
+    elif args.command == "showcase":
+        from blender_gen.showcase import run_showcase
+
+        for row in run_showcase(assets, args.out, args.n, args.seed, args.resolution, args.samples, args.device):
+            print(json.dumps(row))
     elif args.command == "render":
         from blender_gen.dataset import RenderJob, run
 

@@ -57,7 +57,7 @@ class DiverseRanges:
     light_radius_m: tuple[float, float] = (0.01, 0.15)
     ambient_ratio: tuple[float, float] = (0.0, 0.4)
     focal_mm: tuple[float, float] = (24.0, 85.0)
-    field_m: tuple[float, float] = (0.35, 0.6)  # scene extent across the shorter image side
+    field_m: tuple[float, float] = (0.28, 0.45)  # scene extent across the shorter image side
     exposure_jitter_stops: tuple[float, float] = (-0.7, 0.5)
     noise_sigma: tuple[float, float] = (0.0, 4.0)
     jpeg_quality: tuple[int, int] = (60, 96)

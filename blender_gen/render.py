@@ -55,7 +55,8 @@ class Renderer:
             h.obj.hide_render = other != name
         return self._heads[name]
 
-    def _pose(self, p: SceneParams) -> Any:
+    def pose(self, p: SceneParams) -> Any:
+        """Set head, camera, light, ambient and exposure for ``p``; returns the head in use."""
         head = self._head(p.head)
         if p.head == "ict":
             head.set_shape(p.identity_weights, p.expression_weights)
@@ -78,7 +79,7 @@ class Renderer:
 
     def render(self, p: SceneParams, out_path: Path) -> dict[str, Any]:
         """Render ``p`` into ``out_path`` (PNG or JPEG per ``p.jpeg_quality``); return the label."""
-        head = self._pose(p)
+        head = self.pose(p)
         raw = out_path.with_name(out_path.name + ".cycles.png")
         try:
             self.rig.render(raw, p.cycles_seed)

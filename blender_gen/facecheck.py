@@ -1,0 +1,47 @@
+"""Does MediaPipe find the face in rendered images? Detection rate overall and by light angle."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+ANGLE_BINS_DEG = (0, 30, 60, 75, 90, 101)
+
+
+def _face_mesh() -> Any:
+    """MediaPipe FaceMesh without importing TensorFlow (mediapipe probes for it and it is slow)."""
+    sys.modules["tensorflow"] = None  # type: ignore[assignment]
+    try:
+        from mediapipe.python.solutions import face_mesh
+    finally:
+        del sys.modules["tensorflow"]
+    return face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, min_detection_confidence=0.5)
+
+
+def detection_report(data_dir: Path) -> dict[str, Any]:
+    """Run FaceMesh on every image of a dataset's manifest; rates overall and per light-angle bin."""
+    rows = [json.loads(line) for line in (data_dir / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    found, angles, heads = [], [], []
+    with _face_mesh() as fm:
+        for r in rows:
+            img = cv2.imread(str(data_dir / r["image"]), cv2.IMREAD_COLOR)
+            res = fm.process(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            found.append(res.multi_face_landmarks is not None)
+            angles.append(r["light_angle_from_view_deg"])
+            heads.append(r["head"])
+    found_a, ang = np.array(found), np.array(angles)
+    bins = []
+    for lo, hi in itertools.pairwise(ANGLE_BINS_DEG):
+        m = (ang >= lo) & (ang < hi)
+        bins.append({"light_angle_deg": f"{lo}-{hi}", "n": int(m.sum()),
+                     "rate": round(float(found_a[m].mean()), 4) if m.any() else None})
+    per_head = {h: round(float(found_a[np.array(heads) == h].mean()), 4) for h in sorted(set(heads))}
+    missed = [r["image"] for r, f in zip(rows, found, strict=True) if not f]
+    return {"n": len(rows), "rate": round(float(found_a.mean()), 4) if rows else None, "by_light_angle": bins,
+            "by_head": per_head, "missed": missed}
