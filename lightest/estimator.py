@@ -21,7 +21,7 @@ from lightest.image_io import load_image, to_bgr
 from lightest.landmarks import BACKENDS, FaceLandmarks, create_backend
 from lightest.lightpoints import LightPointSet, get_light_point_set, mesh_triangles
 from lightest.model_card import ModelCard, card_path_for
-from lightest.physics import fit_lambertian, srgb_to_linear, vertex_normals
+from lightest.physics import VertexNormals, fit_lambertian, srgb_to_linear
 from lightest.result import LightEstimate
 from lightest.sampling import disc_radius, sample_discs
 from lightest.sh import sh_from_light
@@ -111,6 +111,9 @@ class Estimator:
                 f"{self._points.scheme} landmarks, but landmarks={options.landmarks!r} gives {wanted}"
             )
         self._backend = create_backend(options.landmarks, video=options.running_mode == "video")
+        self._normals = (
+            VertexNormals(mesh_triangles()) if self._points.is_vertex_set and wanted == "mediapipe468" else None
+        )
 
     @staticmethod
     def _resolve_method(options: EstimatorOptions) -> tuple[str, TFLiteRegressor | None, ModelCard | None]:
@@ -191,8 +194,8 @@ class Estimator:
         points = self._points.locate(landmarks)
         samples = sample_discs(bgr, points, disc_radius(landmarks.size))
         normals = None
-        if landmarks.has_depth and self._points.is_vertex_set:
-            normals = vertex_normals(landmarks.points, mesh_triangles())[self._points.a]
+        if self._normals is not None and landmarks.has_depth:
+            normals = self._normals(landmarks.points, self._points.a)
         return LightPointObservation(points=points, samples=samples, normals=normals, face_size=landmarks.size)
 
     def _solve(self, bgr: np.ndarray, landmarks: FaceLandmarks, obs: LightPointObservation) -> LightEstimate | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 import numpy as np
@@ -37,7 +37,7 @@ class LightPointSet:
     def __len__(self) -> int:
         return len(self.a)
 
-    @property
+    @cached_property
     def is_vertex_set(self) -> bool:
         """True when every point is a landmark itself (so mesh normals apply directly)."""
         return bool(np.all(self.a == self.b) and np.all(self.t == 0))

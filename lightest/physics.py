@@ -14,7 +14,7 @@ import numpy as np
 
 from lightest import frames
 
-__all__ = ["PhysicsFit", "fit_lambertian", "srgb_to_linear", "vertex_normals"]
+__all__ = ["PhysicsFit", "VertexNormals", "fit_lambertian", "srgb_to_linear"]
 
 #: Points whose normal is closer than this cosine to the shadow terminator are left out of the fit.
 SHADOW_COS = 0.0
@@ -43,19 +43,50 @@ def srgb_to_linear(values_255: np.ndarray) -> np.ndarray:
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
-def vertex_normals(points_px: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals ``(N, 3)`` in the camera frame from pixel-space mesh points.
+class VertexNormals:
+    """Area-weighted unit vertex normals of a triangle mesh, with the vertex-to-triangle table precomputed.
 
-    ``points_px`` are ``(u, v, depth toward camera)``; triangles are counter-clockwise seen from the camera.
-    Vertices in no triangle get a zero normal.
+    Triangles are counter-clockwise seen from the camera. Call with pixel-space points ``(u, v, depth
+    toward camera)``; normals come back in the camera frame. Vertices in no triangle get a zero normal.
     """
-    v = frames.pixel_to_camera(points_px)
-    face_n = np.cross(v[triangles[:, 1]] - v[triangles[:, 0]], v[triangles[:, 2]] - v[triangles[:, 0]])
-    acc = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(acc, triangles[:, k], face_n)
-    norm = np.linalg.norm(acc, axis=1, keepdims=True)
-    return np.divide(acc, norm, out=np.zeros_like(acc), where=norm > 0)
+
+    def __init__(self, triangles: np.ndarray) -> None:
+        triangles = np.asarray(triangles, dtype=np.intp)
+        n_vertices = int(triangles.max()) + 1
+        owners: list[list[int]] = [[] for _ in range(n_vertices)]
+        for t, tri in enumerate(triangles):
+            for v in tri:
+                owners[v].append(t)
+        width = max(len(o) for o in owners)
+        # Padded with index len(triangles): a zero row appended to the face normals at call time.
+        self._table = np.full((n_vertices, width), len(triangles), dtype=np.intp)
+        for v, o in enumerate(owners):
+            self._table[v, : len(o)] = o
+        self.triangles = triangles
+
+    def __call__(self, points_px: np.ndarray, vertices: np.ndarray | None = None) -> np.ndarray:
+        """Normals ``(N, 3)`` of all vertices, or ``(len(vertices), 3)`` of just those."""
+        v = frames.pixel_to_camera(points_px)
+        t = self.triangles
+        e1, e2 = v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]
+        face_n = np.zeros((len(t) + 1, 3))  # last row stays zero: the table's padding
+        face_n[:-1, 0] = e1[:, 1] * e2[:, 2] - e1[:, 2] * e2[:, 1]  # cross product, written out: np.cross
+        face_n[:-1, 1] = e1[:, 2] * e2[:, 0] - e1[:, 0] * e2[:, 2]  # is several times slower on short rows
+        face_n[:-1, 2] = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+        table = self._table if vertices is None else self._table[vertices]
+        acc = face_n[table[:, 0]]
+        for k in range(1, table.shape[1]):
+            acc += face_n[table[:, k]]
+        norm = np.sqrt(acc[:, 0] ** 2 + acc[:, 1] ** 2 + acc[:, 2] ** 2)[:, None]
+        return np.divide(acc, norm, out=np.zeros_like(acc), where=norm > 0)
+
+
+def _solve_linear(design: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least squares via the 4x4 normal equations (fast for few unknowns); lstsq if singular."""
+    try:
+        return np.linalg.solve(design.T @ design, design.T @ target)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(design, target, rcond=None)[0]
 
 
 def fit_lambertian(intensity: np.ndarray, normals: np.ndarray) -> PhysicsFit | None:
@@ -66,12 +97,12 @@ def fit_lambertian(intensity: np.ndarray, normals: np.ndarray) -> PhysicsFit | N
     intensity = np.asarray(intensity, dtype=np.float64)
     ok = np.isfinite(intensity) & (np.linalg.norm(normals, axis=1) > 0.5)
     keep = ok & (intensity > DARK_LEVEL)
+    full_design = np.c_[np.ones(len(intensity)), normals]
     coef, used = None, keep
     for _ in range(ITERATIONS):
         if keep.sum() < MIN_POINTS:
             break  # too few lit points left: keep the previous fit
-        design = np.c_[np.ones(keep.sum()), normals[keep]]
-        coef, *_ = np.linalg.lstsq(design, intensity[keep], rcond=None)
+        coef = _solve_linear(full_design[keep], intensity[keep])
         used = keep
         c = coef[1:]
         if np.linalg.norm(c) < 1e-9:
@@ -81,7 +112,7 @@ def fit_lambertian(intensity: np.ndarray, normals: np.ndarray) -> PhysicsFit | N
             break
     if coef is None:
         return None
-    design = np.c_[np.ones(used.sum()), normals[used]]
+    design = full_design[used]
     c = coef[1:]
     s = float(np.linalg.norm(c))
     if s < 1e-9:

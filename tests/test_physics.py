@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from lightest import frames
-from lightest.physics import fit_lambertian, srgb_to_linear, vertex_normals
+from lightest.physics import VertexNormals, fit_lambertian, srgb_to_linear
 
 
 def _hemisphere_normals(n, seed=0):
@@ -51,7 +51,8 @@ def test_vertex_normals_of_a_sphere_cap():
         for j in range(20):
             a, b, c, d = idx[i, j], idx[i, j + 1], idx[i + 1, j], idx[i + 1, j + 1]
             tris += [[a, c, b], [b, c, d]]  # counter-clockwise as seen from the camera (v down)
-    normals = vertex_normals(pts, np.array(tris))
+    normals = VertexNormals(np.array(tris))(pts)
+    assert np.allclose(VertexNormals(np.array(tris))(pts, np.array([5, 7])), normals[[5, 7]])
     expected = frames.normalize(frames.pixel_to_camera(pts))
     inner = (np.abs(u.ravel()) < 45) & (np.abs(v.ravel()) < 45)
     assert np.all(np.sum(normals[inner] * expected[inner], axis=1) > np.cos(np.radians(2)))

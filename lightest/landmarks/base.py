@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 import cv2
@@ -34,7 +35,7 @@ class FaceLandmarks:
         pts.setflags(write=False)
         object.__setattr__(self, "points", pts)
 
-    @property
+    @cached_property
     def box(self) -> tuple[int, int, int, int]:
         """``(x, y, width, height)`` of the landmarks' bounding box, in pixels."""
         lo = np.floor(self.points[:, :2].min(axis=0))

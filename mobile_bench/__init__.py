@@ -1,0 +1,1 @@
+"""Latency and size measurements of lightest against the phone budget (repository tool, not shipped)."""
