@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -22,6 +23,18 @@ from lightest.sampling import disc_radius, sample_discs
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "lee_perry_smith.png"
+
+
+def machine_description() -> str:
+    """CPU model and core count, for labelling every published timing."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> tuple[float, float]:
@@ -59,20 +72,17 @@ def main(argv: list[str] | None = None) -> int:
     img = frame(args.image, (w, h))
     cv2.setNumThreads(1)
     with Estimator(method=args.method, num_threads=1) as est:
-        _, obs = est.observe(img) or (None, None)
-        if obs is None:
+        observed = est.observe(img)
+        if observed is None:
             raise SystemExit(f"no face in {args.image} at {w}x{h}")
+        landmarks, obs = observed
         stages = [est.estimate_timed(img)[1] for _ in range(args.runs)]
-        landmarks = est._backend.detect(img)  # the same detector the stages use
-        points = est.light_points.locate(landmarks)
+        points = obs.points
         radius = disc_radius(landmarks.size)
         sampling = median_ms(lambda: sample_discs(img, points, radius), args.runs * 5)
         normals_of = VertexNormals(mesh_triangles())
         normals = median_ms(lambda: normals_of(landmarks.points, est.light_points.a), args.runs * 5)
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()}, 1 thread; frame {w}x{h} from {args.image.name}; method {est.method}"
-    )
+    print(f"machine: {machine_description()}; 1 thread; frame {w}x{h} from {args.image.name}; method {est.method}")
     print(f"{'stage':<34}{'median ms':>10}{'p95 ms':>10}")
     for name in ("landmarks_ms", "sampling_ms", "estimate_ms", "total_ms"):
         vals = np.array([getattr(s, name) for s in stages])

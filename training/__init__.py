@@ -1,0 +1,1 @@
+"""Training and evaluation tools for lightest (repository tool, not shipped with the runtime)."""

@@ -1,0 +1,21 @@
+"""``python -m training <command>``: ``yaleb`` evaluates an estimator on Yale B real faces."""
+
+from __future__ import annotations
+
+import sys
+
+from training import yaleb
+
+COMMANDS = {"yaleb": yaleb.main}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        print(f"usage: python -m training {{{','.join(COMMANDS)}}} [options]", file=sys.stderr)
+        return 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
