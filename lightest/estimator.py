@@ -18,12 +18,12 @@ import numpy as np
 from lightest import frames
 from lightest.features import LightPointObservation, feature_vector
 from lightest.image_io import load_image, to_bgr
-from lightest.landmarks import BACKENDS, FaceLandmarks, create_backend
-from lightest.lightpoints import LightPointSet, get_light_point_set, mesh_triangles
+from lightest.landmarks import BACKENDS, FaceLandmarks
+from lightest.lightpoints import LightPointSet
 from lightest.model_card import ModelCard, card_path_for
-from lightest.physics import VertexNormals, fit_lambertian, srgb_to_linear
+from lightest.observer import LightPointObserver
+from lightest.physics import fit_lambertian, srgb_to_linear
 from lightest.result import LightEstimate
-from lightest.sampling import disc_radius, sample_discs
 from lightest.sh import sh_from_light
 from lightest.tflite_runner import TFLiteRegressor
 
@@ -100,19 +100,9 @@ class Estimator:
         options = replace(options or EstimatorOptions(), **overrides)
         self.options = options
         self.method, self._model, self._card = self._resolve_method(options)
-        if self._card is not None:
-            self._points = get_light_point_set(self._card.light_points)
-        else:
-            self._points = get_light_point_set(PHYSICS_LIGHT_POINTS)
-        wanted = "mediapipe468" if options.landmarks == "mediapipe" else "dlib68"
-        if self._points.scheme != wanted:
-            raise ValueError(
-                f"{self.method} estimator samples light-point set {self._points.name!r} on "
-                f"{self._points.scheme} landmarks, but landmarks={options.landmarks!r} gives {wanted}"
-            )
-        self._backend = create_backend(options.landmarks, video=options.running_mode == "video")
-        self._normals = (
-            VertexNormals(mesh_triangles()) if self._points.is_vertex_set and wanted == "mediapipe468" else None
+        light_points = PHYSICS_LIGHT_POINTS if self._card is None else self._card.light_points
+        self._observer = LightPointObserver(
+            landmarks=options.landmarks, light_points=light_points, video=options.running_mode == "video"
         )
 
     @staticmethod
@@ -141,7 +131,7 @@ class Estimator:
     @property
     def light_points(self) -> LightPointSet:
         """The light-point set this estimator samples."""
-        return self._points
+        return self._observer.points
 
     # -- public API -----------------------------------------------------------------------------------
     def estimate(self, image: np.ndarray) -> LightEstimate | None:
@@ -159,16 +149,12 @@ class Estimator:
     def observe(self, image: np.ndarray) -> tuple[FaceLandmarks, LightPointObservation] | None:
         """Landmarks and light-point measurements of the face in ``image`` (None: no face).
 
-        This is the step training uses to build features, so both see identical inputs.
+        The same :class:`~lightest.observer.LightPointObserver` step training builds features with.
         """
-        bgr = to_bgr(image)
-        landmarks = self._backend.detect(bgr)
-        if landmarks is None:
-            return None
-        return landmarks, self._measure(bgr, landmarks)
+        return self._observer.observe(image)
 
     def close(self) -> None:
-        self._backend.close()
+        self._observer.close()
 
     def __enter__(self) -> Estimator:
         return self
@@ -180,23 +166,15 @@ class Estimator:
     def _run(self, image: np.ndarray) -> tuple[LightEstimate | None, StageTimes]:
         bgr = to_bgr(image)
         t0 = time.perf_counter()
-        landmarks = self._backend.detect(bgr)
+        landmarks = self._observer.detect(bgr)
         t1 = time.perf_counter()
         if landmarks is None:
             return None, StageTimes((t1 - t0) * 1e3, 0.0, 0.0)
-        obs = self._measure(bgr, landmarks)
+        obs = self._observer.measure(bgr, landmarks)
         t2 = time.perf_counter()
         result = self._solve(bgr, landmarks, obs)
         t3 = time.perf_counter()
         return result, StageTimes((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
-
-    def _measure(self, bgr: np.ndarray, landmarks: FaceLandmarks) -> LightPointObservation:
-        points = self._points.locate(landmarks)
-        samples = sample_discs(bgr, points, disc_radius(landmarks.size))
-        normals = None
-        if self._normals is not None and landmarks.has_depth:
-            normals = self._normals(landmarks.points, self._points.a)
-        return LightPointObservation(points=points, samples=samples, normals=normals, face_size=landmarks.size)
 
     def _solve(self, bgr: np.ndarray, landmarks: FaceLandmarks, obs: LightPointObservation) -> LightEstimate | None:
         h, w = bgr.shape[:2]

@@ -99,3 +99,25 @@ def test_stage_times(physics_estimator, example_image):
     assert r is not None
     assert t.landmarks_ms > 0 and t.sampling_ms > 0 and t.estimate_ms > 0
     assert t.total_ms == pytest.approx(t.landmarks_ms + t.sampling_ms + t.estimate_ms)
+
+
+def test_observer_is_the_estimators_measuring_step(physics_estimator, example_image):
+    from lightest.observer import LightPointObserver
+
+    with LightPointObserver(landmarks="mediapipe", light_points="mesh-v1") as obs:
+        lm, o = obs.observe(example_image)
+    lm2, o2 = physics_estimator.observe(example_image)
+    assert np.allclose(lm.points, lm2.points) and np.allclose(o.samples.gray, o2.samples.gray)
+    assert o.normals.shape == (340, 3)
+    with pytest.raises(ValueError, match="defined on dlib68"):
+        LightPointObserver(landmarks="mediapipe", light_points="seed79")
+
+
+def test_seed_observer_on_dlib_landmarks(example_image):
+    pytest.importorskip("dlib", reason="dlib extra not installed")
+    from lightest.observer import LightPointObserver
+
+    with LightPointObserver(landmarks="dlib", light_points="seed79") as obs:
+        lm, o = obs.observe(example_image)
+    assert lm.scheme == "dlib68" and o.points.shape == (79, 3) and o.normals is None
+    assert o.samples.valid.all()

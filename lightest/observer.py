@@ -1,0 +1,72 @@
+"""``LightPointObserver``: landmarks -> light-points -> disc samples (+ mesh normals).
+
+The measuring half of :class:`~lightest.Estimator`, public on its own because training builds its
+features with exactly this object: the runtime and the training data cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lightest.features import LightPointObservation
+from lightest.image_io import to_bgr
+from lightest.landmarks import FaceLandmarks, create_backend
+from lightest.lightpoints import LightPointSet, get_light_point_set, mesh_triangles
+from lightest.physics import VertexNormals
+from lightest.sampling import disc_radius, sample_discs
+
+__all__ = ["SCHEME_OF_BACKEND", "LightPointObserver"]
+
+#: Landmark scheme each backend produces.
+SCHEME_OF_BACKEND = {"mediapipe": "mediapipe468", "dlib": "dlib68"}
+
+
+class LightPointObserver:
+    """Find the face and measure brightness at a light-point set.
+
+    Args:
+        landmarks: ``"mediapipe"`` or ``"dlib"``; must produce the scheme ``light_points`` is defined on.
+        light_points: light-point set name (``"mesh-v1"``, ``"seed79"``).
+        video: track landmarks across consecutive frames instead of detecting in each.
+    """
+
+    def __init__(self, landmarks: str = "mediapipe", light_points: str = "mesh-v1", video: bool = False) -> None:
+        self.points: LightPointSet = get_light_point_set(light_points)
+        scheme = SCHEME_OF_BACKEND.get(landmarks)
+        if scheme is not None and self.points.scheme != scheme:
+            raise ValueError(
+                f"light-point set {self.points.name!r} is defined on {self.points.scheme} landmarks, "
+                f"but landmarks={landmarks!r} gives {scheme}"
+            )
+        self._backend = create_backend(landmarks, video=video)
+        self._normals = (
+            VertexNormals(mesh_triangles()) if self.points.is_vertex_set and scheme == "mediapipe468" else None
+        )
+
+    def detect(self, bgr: np.ndarray) -> FaceLandmarks | None:
+        """Landmarks of the face in a BGR uint8 image (already validated), or None."""
+        return self._backend.detect(bgr)
+
+    def measure(self, bgr: np.ndarray, landmarks: FaceLandmarks) -> LightPointObservation:
+        """Sample the light-points of ``landmarks`` in ``bgr`` (original pixels)."""
+        points = self.points.locate(landmarks)
+        samples = sample_discs(bgr, points, disc_radius(landmarks.size))
+        normals = None
+        if self._normals is not None and landmarks.has_depth:
+            normals = self._normals(landmarks.points, self.points.a)
+        return LightPointObservation(points=points, samples=samples, normals=normals, face_size=landmarks.size)
+
+    def observe(self, image: np.ndarray) -> tuple[FaceLandmarks, LightPointObservation] | None:
+        """Validate ``image``, find the face, measure it; None when there is no face."""
+        bgr = to_bgr(image)
+        landmarks = self.detect(bgr)
+        return None if landmarks is None else (landmarks, self.measure(bgr, landmarks))
+
+    def close(self) -> None:
+        self._backend.close()
+
+    def __enter__(self) -> LightPointObserver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
