@@ -20,7 +20,7 @@ from lightest.features import LightPointObservation, feature_vector
 from lightest.image_io import load_image, to_bgr
 from lightest.landmarks import BACKENDS, FaceLandmarks
 from lightest.lightpoints import LightPointSet
-from lightest.model_card import ModelCard, card_path_for
+from lightest.model_card import CAMERA_DIRECTION, HEAD_DIRECTION, ModelCard, card_path_for
 from lightest.observer import LightPointObserver
 from lightest.physics import fit_lambertian, srgb_to_linear
 from lightest.result import LightEstimate
@@ -208,12 +208,18 @@ class Estimator:
         card, model = self._card, self._model
         assert card is not None and model is not None
         x = (feature_vector(obs, card.features) - np.asarray(card.input_mean)) / np.asarray(card.input_std)
-        out = dict(zip(card.outputs, model.predict(x).astype(np.float64), strict=True))
-        raw = np.array([out["dir_x"], out["dir_y"], out["dir_z"]])
+        raw_out = model.predict(x).astype(np.float64) * np.asarray(card.output_scale)
+        out = dict(zip(card.outputs, raw_out, strict=True))
+        names = HEAD_DIRECTION if card.head_frame else CAMERA_DIRECTION
+        raw = np.array([out[n] for n in names])
         norm = float(np.linalg.norm(raw))
         if not np.isfinite(norm) or norm < 1e-6:
             return None
         direction = frames.normalize(raw)
+        if card.head_frame:
+            if obs.head_rotation is None:
+                raise ValueError("this model predicts head-frame directions and needs landmarks with depth")
+            direction = obs.head_rotation @ direction
         ambient = float(np.clip(out["ambient"], 0.0, 1.0)) if "ambient" in out else None
         intensity = max(0.0, float(out["intensity"])) if "intensity" in out else None
         # Heuristic confidence: an in-distribution input makes the regressor emit a near-unit vector.

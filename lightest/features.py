@@ -24,6 +24,7 @@ class LightPointObservation:
     samples: Samples
     normals: np.ndarray | None = field(repr=False)  # (K, 3) camera-frame unit normals, or None (2D landmarks)
     face_size: float
+    head_rotation: np.ndarray | None = field(default=None, repr=False)  # (3, 3), lightest.headpose
 
 
 def _gray_raw(obs: LightPointObservation) -> np.ndarray:
@@ -51,11 +52,19 @@ def _positions(obs: LightPointObservation) -> np.ndarray:
     return (uv * np.array([1.0, -1.0]) / obs.face_size).reshape(-1)
 
 
+def _pose(obs: LightPointObservation) -> np.ndarray:
+    """The head rotation (9 numbers, row-major): head axes in the camera frame."""
+    if obs.head_rotation is None:
+        raise ValueError("feature 'pose' needs landmarks with depth (landmarks='mediapipe')")
+    return obs.head_rotation.reshape(-1)
+
+
 FEATURE_BLOCKS: dict[str, Callable[[LightPointObservation], np.ndarray]] = {
     "gray_raw": _gray_raw,
     "gray_norm": _gray_norm,
     "normals": _normals,
     "positions": _positions,
+    "pose": _pose,
 }
 
 

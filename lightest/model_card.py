@@ -8,16 +8,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CARD_SUFFIX", "OUTPUT_NAMES", "ModelCard", "card_path_for"]
+__all__ = ["CAMERA_DIRECTION", "CARD_SUFFIX", "HEAD_DIRECTION", "OUTPUT_NAMES", "ModelCard", "card_path_for"]
 
 CARD_SUFFIX = ".card.json"
 SCHEMA_VERSION = 1
 
 #: Output names the runtime knows how to turn into a LightEstimate.
 #:   dir_x/dir_y/dir_z: light direction, camera frame (normalised by the runtime)
+#:   head_dir_x/y/z: light direction in the head frame of lightest.headpose (rotated to the camera frame)
 #:   distance_m: face-to-light distance in metres; ambient: ambient ratio in [0, 1]
 #:   intensity: directional strength on the skin (0-1 pixel scale)
-OUTPUT_NAMES = ("dir_x", "dir_y", "dir_z", "distance_m", "ambient", "intensity")
+OUTPUT_NAMES = (
+    "dir_x",
+    "dir_y",
+    "dir_z",
+    "head_dir_x",
+    "head_dir_y",
+    "head_dir_z",
+    "distance_m",
+    "ambient",
+    "intensity",
+)
+CAMERA_DIRECTION = ("dir_x", "dir_y", "dir_z")
+HEAD_DIRECTION = ("head_dir_x", "head_dir_y", "head_dir_z")
 
 
 def card_path_for(model_path: str | os.PathLike[str]) -> Path:
@@ -35,6 +48,8 @@ class ModelCard:
         features: feature blocks in input order (:data:`lightest.features.FEATURE_BLOCKS`).
         input_mean / input_std: per-input standardisation ``(x - mean) / std`` applied before the model.
         outputs: names of the model outputs, in order (:data:`OUTPUT_NAMES`).
+        output_scale: the model's raw outputs times these give the named quantities (keeps int8 ranges
+            similar across outputs); ones when omitted.
         extra: anything else (training data hash, metrics, version) kept verbatim.
     """
 
@@ -43,6 +58,7 @@ class ModelCard:
     input_mean: tuple[float, ...]
     input_std: tuple[float, ...]
     outputs: tuple[str, ...]
+    output_scale: tuple[float, ...] = ()
     name: str = "unnamed"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -54,8 +70,19 @@ class ModelCard:
         unknown = [o for o in self.outputs if o not in OUTPUT_NAMES]
         if unknown:
             raise ValueError(f"model card: unknown outputs {unknown}; known: {OUTPUT_NAMES}")
-        if not {"dir_x", "dir_y", "dir_z"} <= set(self.outputs):
-            raise ValueError("model card: outputs must include dir_x, dir_y and dir_z")
+        if not (set(CAMERA_DIRECTION) <= set(self.outputs)) ^ (set(HEAD_DIRECTION) <= set(self.outputs)):
+            raise ValueError(
+                "model card: outputs must include dir_x, dir_y, dir_z or head_dir_x, head_dir_y, head_dir_z"
+            )
+        if not self.output_scale:
+            object.__setattr__(self, "output_scale", (1.0,) * len(self.outputs))
+        if len(self.output_scale) != len(self.outputs):
+            raise ValueError("model card: output_scale and outputs differ in length")
+
+    @property
+    def head_frame(self) -> bool:
+        """Whether the model predicts the direction in the head frame."""
+        return set(HEAD_DIRECTION) <= set(self.outputs)
 
     @property
     def input_size(self) -> int:
@@ -70,6 +97,7 @@ class ModelCard:
             "input_mean": list(self.input_mean),
             "input_std": list(self.input_std),
             "outputs": list(self.outputs),
+            "output_scale": list(self.output_scale),
             **self.extra,
         }
 
@@ -87,7 +115,16 @@ class ModelCard:
             raise ValueError(f"model card {p} is not valid JSON: {exc}") from exc
         if data.get("schema_version") != SCHEMA_VERSION:
             raise ValueError(f"model card {p}: schema_version {data.get('schema_version')} != {SCHEMA_VERSION}")
-        known = {"schema_version", "name", "light_points", "features", "input_mean", "input_std", "outputs"}
+        known = {
+            "schema_version",
+            "name",
+            "light_points",
+            "features",
+            "input_mean",
+            "input_std",
+            "outputs",
+            "output_scale",
+        }
         try:
             return cls(
                 name=str(data.get("name", "unnamed")),
@@ -96,6 +133,7 @@ class ModelCard:
                 input_mean=tuple(float(v) for v in data["input_mean"]),
                 input_std=tuple(float(v) for v in data["input_std"]),
                 outputs=tuple(data["outputs"]),
+                output_scale=tuple(float(v) for v in data.get("output_scale", ())),
                 extra={k: v for k, v in data.items() if k not in known},
             )
         except KeyError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from lightest.features import LightPointObservation
+from lightest.headpose import head_rotation
 from lightest.image_io import to_bgr
 from lightest.landmarks import FaceLandmarks, create_backend
 from lightest.lightpoints import LightPointSet, get_light_point_set, mesh_triangles
@@ -54,7 +55,13 @@ class LightPointObserver:
         normals = None
         if self._normals is not None and landmarks.has_depth:
             normals = self._normals(landmarks.points, self.points.a)
-        return LightPointObservation(points=points, samples=samples, normals=normals, face_size=landmarks.size)
+        return LightPointObservation(
+            points=points,
+            samples=samples,
+            normals=normals,
+            face_size=landmarks.size,
+            head_rotation=head_rotation(landmarks),
+        )
 
     def observe(self, image: np.ndarray) -> tuple[FaceLandmarks, LightPointObservation] | None:
         """Validate ``image``, find the face, measure it; None when there is no face."""

@@ -1,12 +1,17 @@
-"""``python -m training <command>``: ``yaleb`` evaluates an estimator on Yale B real faces."""
+"""``python -m training <command>``: features, train, evaluate, yaleb (see each command's --help)."""
 
 from __future__ import annotations
 
 import sys
 
-from training import yaleb
+from training import evaluate, features, train, yaleb
 
-COMMANDS = {"yaleb": yaleb.main}
+COMMANDS = {
+    "features": features.main,
+    "train": train.main,
+    "evaluate": evaluate.main,
+    "yaleb": yaleb.main,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

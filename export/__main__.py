@@ -1,0 +1,3 @@
+from export.convert import main
+
+raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""Keras regressors: the seed thesis's two (FNN, Parallel) and lightest's product model.
+
+All take one standardised feature vector. Builders return compiled models; losses live here too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import layers, ops
+
+MODELS = ("fnn", "parallel", "parallel_direction")
+
+
+def fnn(n_in: int, n_out: int = 3, learning_rate: float = 1e-3, **_: Any) -> keras.Model:
+    """Seed FNN: Dense 128 -> 64 -> n_out, ReLU, Adam, MSE."""
+    inp = keras.Input((n_in,), name="features")
+    x = layers.Dense(128, activation="relu")(inp)
+    x = layers.Dense(64, activation="relu")(x)
+    model = keras.Model(inp, layers.Dense(n_out, name="out")(x), name="fnn")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"])
+    return model
+
+
+def _branches(inp: keras.KerasTensor, n: int, hidden: int, names: list[str]) -> list[keras.KerasTensor]:
+    """The thesis's parallel design: one independent Dense(hidden, relu) -> Dense(1) branch per output."""
+    return [
+        layers.Dense(1, name=f"{names[i]}_out")(layers.Dense(hidden, activation="relu", name=f"{names[i]}_hidden")(inp))
+        for i in range(n)
+    ]
+
+
+def parallel(n_in: int, n_out: int = 3, hidden: int = 64, learning_rate: float = 1e-3, **_: Any) -> keras.Model:
+    """Seed Parallel: three branches (x, y, z), concatenated -> Dense(3), MAE."""
+    inp = keras.Input((n_in,), name="features")
+    x = layers.Concatenate()(_branches(inp, n_out, hidden, ["x", "y", "z"][:n_out]))
+    model = keras.Model(inp, layers.Dense(n_out, name="out")(x), name="parallel")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mae", metrics=["mse"])
+    return model
+
+
+def angular_loss(y_true: Any, y_pred: Any) -> Any:
+    """1 - cos(angle) between the target direction and the (normalised) predicted one, on the first 3 outputs;
+    plus mean absolute error on any further outputs (ambient ratio)."""
+    d_true, d_pred = y_true[:, :3], y_pred[:, :3]
+    cos = ops.sum(d_true * d_pred, axis=1) / (ops.norm(d_pred, axis=1) * ops.norm(d_true, axis=1) + 1e-7)
+    # keep raw outputs near unit length so the runtime's confidence heuristic is meaningful
+    unit = ops.square(ops.norm(d_pred, axis=1) - 1.0)
+    loss = 1.0 - cos + 0.1 * unit
+    if y_true.shape[1] > 3:
+        loss = loss + ops.mean(ops.abs(y_true[:, 3:] - y_pred[:, 3:]), axis=1)
+    return loss
+
+
+def parallel_direction(
+    n_in: int, n_out: int = 3, hidden: int = 16, learning_rate: float = 1e-3, **_: Any
+) -> keras.Model:
+    """Product model: one branch per output (direction x, y, z, then extra targets), angular loss."""
+    names = ["dir_x", "dir_y", "dir_z", "extra1", "extra2", "extra3"][:n_out]
+    inp = keras.Input((n_in,), name="features")
+    out = layers.Concatenate(name="out")(_branches(inp, n_out, hidden, names))
+    model = keras.Model(inp, out, name="parallel_direction")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=angular_loss)
+    return model
+
+
+BUILDERS = {"fnn": fnn, "parallel": parallel, "parallel_direction": parallel_direction}
+CUSTOM_OBJECTS = {"angular_loss": angular_loss}

@@ -1,0 +1,260 @@
+"""Train a regressor from a TOML config: ``python -m training train --config FILE``.
+
+Writes ``runs/<name>/``: ``model.keras``, ``run.json`` (config, input standardisation, outputs, data hashes,
+split, metrics), ``metrics.json``, TensorBoard ``logs/``, and ``loss.png`` / ``error_by_angle.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lightest import frames
+from training.features import FeatureSet
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run (TOML keys of the same names)."""
+
+    name: str
+    features: tuple[str, ...]
+    blocks: tuple[str, ...]
+    model: str
+    target: str = "light_dir_camera"  # "light_dir_head" (lightest.headpose frame) or "light_world_m" (seed xyz)
+    extra_targets: tuple[str, ...] = ()  # e.g. ("ambient_ratio",)
+    hidden: int = 16
+    epochs: int = 200
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    split: str = "identity"  # "random" (the seed's 70/30) or "identity" (held-out people)
+    validation_fraction: float = 0.3
+    test_fraction: float = 0.0  # identity split only: people kept out of training AND model selection
+    gamma_augment: tuple[float, float] | None = None  # random tone curve on the gray samples
+    augment_copies: int = 0
+    patience: int = 30
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> TrainConfig:
+        data = tomllib.loads(path.read_text())
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
+        for key in ("features", "blocks", "extra_targets", "gamma_augment"):
+            if key in data and data[key] is not None:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+def load_features(paths: tuple[str, ...]) -> FeatureSet:
+    """Concatenate feature files measured with the same landmarks and light-points."""
+    sets = [FeatureSet.load(REPO / p if not Path(p).is_absolute() else Path(p)) for p in paths]
+    first = sets[0].meta
+    for s in sets[1:]:
+        for key in ("landmarks", "light_points", "has_normals"):
+            if s.meta[key] != first[key]:
+                raise ValueError(f"feature files disagree on {key}: {s.meta[key]} vs {first[key]}")
+    arrays = {k: np.concatenate([s.arrays[k] for s in sets]) for k in sets[0].arrays}
+    meta = {**first, "dataset_hashes": [s.meta["dataset_hash"] for s in sets], "sources": list(paths)}
+    return FeatureSet(arrays, meta)
+
+
+def split_rows(fs: FeatureSet, cfg: TrainConfig) -> dict[str, np.ndarray]:
+    """Row indices of train / val / test (faces found only)."""
+    rng = np.random.default_rng(cfg.seed)
+    rows = np.flatnonzero(fs.found)
+    if cfg.split == "random":
+        rows = rng.permutation(rows)
+        n_val = round(cfg.validation_fraction * len(rows))
+        return {"train": np.sort(rows[n_val:]), "val": np.sort(rows[:n_val]), "test": np.sort(rows[:n_val])}
+    if cfg.split != "identity":
+        raise ValueError(f"split must be 'random' or 'identity', got {cfg.split!r}")
+    people = rng.permutation(np.unique(fs.arrays["identity"][rows]))
+    n_test = round(cfg.test_fraction * len(people))
+    n_val = max(1, round(cfg.validation_fraction * len(people)))
+    test_people, val_people = set(people[:n_test]), set(people[n_test : n_test + n_val])
+    who = fs.arrays["identity"][rows]
+    test = rows[np.isin(who, list(test_people))]
+    val = rows[np.isin(who, list(val_people))]
+    train = rows[~np.isin(who, list(test_people | val_people))]
+    return {"train": train, "val": val, "test": test if len(test) else val}
+
+
+#: Extra targets the product model may learn, with the scale their outputs are divided by (int8 ranges).
+EXTRA_TARGETS = {"ambient_ratio": ("ambient", 1.0), "light_distance_m": ("distance_m", 3.0)}
+
+
+def targets(fs: FeatureSet, cfg: TrainConfig, rows: np.ndarray) -> np.ndarray:
+    """Target matrix: the direction (or seed position) then the scaled extra targets."""
+    if cfg.target == "light_dir_head":  # the runtime's head frame (lightest.headpose), not the renderer's
+        rot = fs.arrays["head_rotation"][rows]
+        main = np.einsum("nji,nj->ni", rot, fs.label("light_dir_camera")[rows])
+    else:
+        main = fs.label(cfg.target)[rows]
+    extra = []
+    for t in cfg.extra_targets:
+        if t not in EXTRA_TARGETS:
+            raise ValueError(f"extra target must be one of {sorted(EXTRA_TARGETS)}, got {t!r}")
+        extra.append(fs.label(t)[rows] / EXTRA_TARGETS[t][1])
+    return np.concatenate([main, *extra], axis=1).astype(np.float32)
+
+
+def augmented_matrix(
+    fs: FeatureSet, cfg: TrainConfig, rows: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training features with ``augment_copies`` extra tone-curved copies of every row."""
+    x, idx = [fs.matrix(cfg.blocks, rows)], [rows]
+    if cfg.gamma_augment and cfg.augment_copies:
+        lo, hi = np.log(cfg.gamma_augment[0]), np.log(cfg.gamma_augment[1])
+        from lightest.features import feature_vector
+
+        for _ in range(cfg.augment_copies):
+            gammas = np.exp(rng.uniform(lo, hi, len(rows)))
+            x.append(
+                np.stack(
+                    [
+                        feature_vector(fs.observation(i, 255.0 * (fs.arrays["gray"][i] / 255.0) ** g), cfg.blocks)
+                        for i, g in zip(rows, gammas, strict=True)
+                    ]
+                )
+            )
+            idx.append(rows)
+    return np.concatenate(x), np.concatenate(idx)
+
+
+def predicted_directions(pred: np.ndarray, fs: FeatureSet, cfg: TrainConfig, rows: np.ndarray) -> np.ndarray:
+    """Camera-frame unit directions from model outputs (positions go through each render's camera)."""
+    if cfg.target == "light_dir_camera":
+        return frames.normalize(pred[:, :3])
+    if cfg.target == "light_dir_head":
+        return frames.normalize(np.einsum("nij,nj->ni", fs.arrays["head_rotation"][rows], pred[:, :3]))
+    if cfg.target == "light_world_m":  # face centre at the world origin in every seed render
+        rot = fs.label("camera_to_world")[rows].reshape(-1, 4, 4)[:, :3, :3]
+        return frames.normalize(np.einsum("nji,nj->ni", rot, pred[:, :3]))
+    raise ValueError(f"unknown target {cfg.target!r}")
+
+
+def angle_stats(errors: np.ndarray) -> dict[str, float]:
+    return {
+        "median_deg": float(np.median(errors)),
+        "mean_deg": float(np.mean(errors)),
+        "p90_deg": float(np.percentile(errors, 90)),
+        "n": len(errors),
+    }
+
+
+def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
+    import keras
+
+    from training.models import BUILDERS
+    from training.plots import plot_error_by_angle, plot_loss
+
+    keras.utils.set_random_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    fs = load_features(cfg.features)
+    split = split_rows(fs, cfg)
+    print(
+        f"{cfg.name}: train {len(split['train'])}, val {len(split['val'])}, test {len(split['test'])} rows",
+        file=sys.stderr,
+    )
+    x_train, train_rows = augmented_matrix(fs, cfg, split["train"], rng)
+    y_train = targets(fs, cfg, train_rows)
+    x_val, y_val = fs.matrix(cfg.blocks, split["val"]), targets(fs, cfg, split["val"])
+    mean = x_train.mean(axis=0)
+    std = np.maximum(x_train.std(axis=0), 1e-3)
+    standardise = lambda x: ((x - mean) / std).astype(np.float32)  # noqa: E731
+    if cfg.model not in BUILDERS:
+        raise ValueError(f"model must be one of {sorted(BUILDERS)}, got {cfg.model!r}")
+    model = BUILDERS[cfg.model](
+        x_train.shape[1], n_out=y_train.shape[1], hidden=cfg.hidden, learning_rate=cfg.learning_rate
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    history = model.fit(
+        standardise(x_train),
+        y_train,
+        validation_data=(standardise(x_val), y_val),
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        verbose=2,
+        callbacks=[
+            keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(3, cfg.patience // 3)),
+            keras.callbacks.TensorBoard(log_dir=str(out / "logs")),
+        ],
+    )
+    model.save(out / "model.keras")
+    metrics: dict[str, Any] = {"loss": {k: float(v[-1]) for k, v in history.history.items() if "loss" in k}}
+    metrics["best_val_loss"] = float(min(history.history["val_loss"]))
+    metrics["epochs_run"] = len(history.history["loss"])
+    for part in ("val", "test"):
+        rows = split[part]
+        pred = model.predict(standardise(fs.matrix(cfg.blocks, rows)), verbose=0)
+        d = predicted_directions(pred, fs, cfg, rows)
+        errors = frames.angle_between_deg(d, fs.label("light_dir_camera")[rows])
+        metrics[part] = angle_stats(errors)
+        if cfg.target == "light_world_m":
+            y = targets(fs, cfg, rows)
+            metrics[part]["position_mae"] = float(np.mean(np.abs(pred[:, :3] - y[:, :3])))
+            metrics[part]["position_mse"] = float(np.mean((pred[:, :3] - y[:, :3]) ** 2))
+        y = targets(fs, cfg, rows)
+        for k, t in enumerate(cfg.extra_targets, start=3):
+            name, scale = EXTRA_TARGETS[t]
+            metrics[part][f"{name}_mae"] = float(np.mean(np.abs(pred[:, k] - y[:, k])) * scale)
+        if part == "test":
+            plot_error_by_angle(fs.label("light_dir_camera")[rows], errors, out / "error_by_angle.png", cfg.name)
+    plot_loss(history.history, out / "loss.png", cfg.name)
+    outputs = {
+        "light_dir_camera": ["dir_x", "dir_y", "dir_z"],
+        "light_dir_head": ["head_dir_x", "head_dir_y", "head_dir_z"],
+        "light_world_m": ["pos_x", "pos_y", "pos_z"],
+    }[cfg.target]
+    outputs += [EXTRA_TARGETS[t][0] for t in cfg.extra_targets]
+    run = {
+        "config": {k: v for k, v in cfg.__dict__.items()},
+        "light_points": fs.meta["light_points"],
+        "landmarks": fs.meta["landmarks"],
+        "features": list(cfg.blocks),
+        "input_mean": mean.tolist(),
+        "input_std": std.tolist(),
+        "outputs": outputs,
+        "output_scale": [1.0, 1.0, 1.0] + [EXTRA_TARGETS[t][1] for t in cfg.extra_targets],
+        "dataset_hashes": fs.meta["dataset_hashes"],
+        "split": {k: len(v) for k, v in split.items()},
+        "test_identities": sorted(set(fs.arrays["identity"][split["test"]].tolist())),
+        "metrics": metrics,
+    }
+    if cfg.target == "light_world_m":
+        rot = fs.label("camera_to_world")[split["train"]].reshape(-1, 4, 4)[:, :3, :3]
+        if not np.allclose(rot, rot[0], atol=1e-6):
+            raise ValueError("position targets need one fixed camera across the renders (the seed presets)")
+        run["camera_rotation"] = rot[0].tolist()  # camera_to_world rotation: camera dir = world dir @ R
+    (out / "run.json").write_text(json.dumps(run, indent=1))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training train", description=__doc__)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="run folder (default runs/<name>)")
+    args = parser.parse_args(argv)
+    cfg = TrainConfig.load(args.config)
+    out = args.out or REPO / "runs" / cfg.name
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    metrics = train(cfg, out)
+    print(json.dumps({k: metrics[k] for k in ("val", "test")}, indent=1))
+    print(f"wrote {out}")
+    return 0
