@@ -1,0 +1,82 @@
+"""Training features, train, evaluate and export on a tiny dataset made from the shipped example face."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from lightest import Estimator
+from lightest.image_io import load_image
+from tests.conftest import EXAMPLE
+from training.features import FeatureSet, extract
+
+
+@pytest.fixture(scope="module")
+def tiny_renders(tmp_path_factory):
+    """A blender_gen-style dataset: the example face mirrored and re-exposed, with consistent labels."""
+    root = tmp_path_factory.mktemp("renders")
+    (root / "images").mkdir()
+    label = json.loads(EXAMPLE.with_suffix(".json").read_text())
+    base = load_image(EXAMPLE)
+    d = np.array(label["light_dir_camera"])
+    rows = []
+    for i in range(12):
+        mirrored = i % 2 == 1
+        img = base[:, ::-1] if mirrored else base
+        img = np.clip(img.astype(np.float32) * (0.6 + 0.07 * i), 0, 255).astype(np.uint8)
+        name = f"images/{i:06d}.png"
+        cv2.imwrite(str(root / name), img)
+        di = d * [-1, 1, 1] if mirrored else d
+        rows.append({
+            "index": i, "image": name, "head": "lps", "identity_weights": None if i < 6 else [float(i)],
+            "light_dir_camera": di.tolist(), "light_dir_head": di.tolist(), "light_world_m": None,
+            "light_distance_m": 1.2, "ambient_ratio": 0.1, "camera_to_world": np.eye(4).tolist(),
+        })  # fmt: skip
+    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
+def test_features_are_the_runtime_observations(tiny_renders, tmp_path):
+    fs = extract(tiny_renders, "mediapipe", "mesh-v1")
+    fs.save(tmp_path / "f.npz")
+    loaded = FeatureSet.load(tmp_path / "f.npz")
+    assert loaded.found.all() and loaded.meta["light_points"] == "mesh-v1" and len(loaded.meta["dataset_hash"]) == 64
+    with Estimator(method="physics") as est:
+        _, obs = est.observe(load_image(tiny_renders / "images/000003.png"))
+    assert np.allclose(loaded.arrays["gray"][3], obs.samples.gray)
+    assert np.allclose(loaded.arrays["head_rotation"][3], obs.head_rotation)
+    from lightest.features import feature_vector
+
+    assert np.allclose(
+        loaded.matrix(("gray_norm", "pose"), np.array([3]))[0], feature_vector(obs, ("gray_norm", "pose"))
+    )
+
+
+def test_train_export_and_ship_round_trip(tiny_renders, tmp_path):
+    pytest.importorskip("tensorflow", reason="the train extra (tensorflow-cpu) is needed to train")
+    from export.convert import export
+    from lightest.model_card import ModelCard, card_path_for
+    from training.train import TrainConfig, train
+
+    extract(tiny_renders, "mediapipe", "mesh-v1").save(tmp_path / "f.npz")
+    cfg = TrainConfig(
+        name="tiny", features=(str(tmp_path / "f.npz"),), blocks=("gray_norm", "pose"), model="parallel_direction",
+        target="light_dir_head", extra_targets=("ambient_ratio", "light_distance_m"), hidden=4, epochs=3,
+        split="identity", validation_fraction=0.3, test_fraction=0.3, gamma_augment=(0.8, 1.25), augment_copies=1,
+    )  # fmt: skip
+    metrics = train(cfg, tmp_path / "run")
+    assert {"val", "test"} <= set(metrics) and (tmp_path / "run" / "loss.png").is_file()
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["outputs"] == ["head_dir_x", "head_dir_y", "head_dir_z", "ambient", "distance_m"]
+    report = export(tmp_path / "run", tmp_path / "out")
+    for variant in ("float32", "float16", "int8"):
+        entry = report["variants"][variant]
+        assert entry["parity"]["rows"] > 0 and "FULLY_CONNECTED" in entry["ops"]
+        card = ModelCard.load(card_path_for(tmp_path / "out" / entry["file"]))
+        assert card.head_frame and card.output_scale[-1] == 3.0
+    assert report["variants"]["float32"]["parity"]["max_abs_output_diff"] < 1e-4
+    assert report["variants"]["int8"]["bytes"] < report["variants"]["float32"]["bytes"]
+    with Estimator(model_path=tmp_path / "out" / "tiny-int8.tflite") as est:
+        r = est.estimate(load_image(EXAMPLE))
+    assert r.method == "model" and r.ambient is not None and abs(np.linalg.norm(r.direction) - 1) < 1e-9
