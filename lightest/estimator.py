@@ -102,7 +102,10 @@ class Estimator:
         self.method, self._model, self._card = self._resolve_method(options)
         light_points = PHYSICS_LIGHT_POINTS if self._card is None else self._card.light_points
         self._observer = LightPointObserver(
-            landmarks=options.landmarks, light_points=light_points, video=options.running_mode == "video"
+            landmarks=options.landmarks,
+            light_points=light_points,
+            video=options.running_mode == "video",
+            normals=self._card is None or "normals" in self._card.features,
         )
 
     @staticmethod
