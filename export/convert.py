@@ -6,7 +6,8 @@ For each of float32, float16 and full-int8 (representative data = the run's own 
 the ``.tflite``, its ``.card.json`` (inputs in order, standardisation, light-point set, outputs and
 their frame, training data hashes, metrics), a parity report against Keras on the run's evaluation
 rows, and the op list with ``tf.lite.experimental.Analyzer``'s GPU-delegate compatibility.
-``--ship VARIANT`` copies that variant to ``lightest/models/default.tflite`` (+ card): Estimator's default.
+``--ship VARIANT`` copies that variant to ``lightest/models/default.tflite`` (+ card), Estimator's default,
+and the other two beside it as ``default-<variant>.tflite``.
 """
 
 from __future__ import annotations
@@ -149,10 +150,12 @@ def export(run_dir: Path, out: Path, ship: str | None = None) -> dict[str, Any]:
         )
     (out / "export_report.json").write_text(json.dumps(report, indent=1))
     if ship is not None:
-        src = out / f"{run.name}-{ship}.tflite"
-        shutil.copyfile(src, SHIPPED)
-        shutil.copyfile(card_path_for(src), card_path_for(SHIPPED))
-        print(f"shipped {src.name} as {SHIPPED.relative_to(REPO)}", file=sys.stderr)
+        for variant in VARIANTS:  # the chosen one as default.tflite, the others beside it for benchmarks
+            src = out / f"{run.name}-{variant}.tflite"
+            dst = SHIPPED if variant == ship else SHIPPED.with_name(f"default-{variant}.tflite")
+            shutil.copyfile(src, dst)
+            shutil.copyfile(card_path_for(src), card_path_for(dst))
+            print(f"shipped {src.name} as {dst.relative_to(REPO)}", file=sys.stderr)
     return report
 
 

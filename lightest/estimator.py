@@ -149,6 +149,16 @@ class Estimator:
         """:meth:`estimate` plus the time each stage took."""
         return self._run(image)
 
+    def detect_landmarks(self, image: np.ndarray) -> FaceLandmarks | None:
+        """Just the landmark step: the face's landmarks in ``image``, or None."""
+        return self._observer.detect(to_bgr(image))
+
+    def estimate_with_landmarks(self, image: np.ndarray, landmarks: FaceLandmarks) -> LightEstimate | None:
+        """Estimate from landmarks you already have (from :meth:`detect_landmarks` or your own tracker,
+        in the backend's scheme): the "light head" alone, without face detection."""
+        bgr = to_bgr(image)
+        return self._solve(bgr, landmarks, self._observer.measure(bgr, landmarks))
+
     def observe(self, image: np.ndarray) -> tuple[FaceLandmarks, LightPointObservation] | None:
         """Landmarks and light-point measurements of the face in ``image`` (None: no face).
 

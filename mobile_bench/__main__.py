@@ -1,12 +1,12 @@
-"""``python -m mobile_bench <command>``: ``stages`` prints per-stage timings of one frame."""
+"""``python -m mobile_bench <command>``: ``stages`` (timings of one frame), ``report`` (benchmarks + budget table)."""
 
 from __future__ import annotations
 
 import sys
 
-from mobile_bench import stages
+from mobile_bench import report, stages
 
-COMMANDS = {"stages": stages.main}
+COMMANDS = {"stages": stages.main, "report": report.main}
 
 
 def main(argv: list[str] | None = None) -> int:

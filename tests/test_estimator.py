@@ -121,3 +121,10 @@ def test_seed_observer_on_dlib_landmarks(example_image):
         lm, o = obs.observe(example_image)
     assert lm.scheme == "dlib68" and o.points.shape == (79, 3) and o.normals is None
     assert o.samples.valid.all()
+
+
+def test_estimate_with_given_landmarks(physics_estimator, example_image):
+    lm = physics_estimator.detect_landmarks(example_image)
+    a = physics_estimator.estimate_with_landmarks(example_image, lm)
+    b = physics_estimator.estimate(example_image)
+    assert np.allclose(a.direction, b.direction)

@@ -1,0 +1,36 @@
+"""Fixtures for ``pytest mobile_bench``: test frames, estimators, the shipped model variants, the seed model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from lightest.model_card import ModelCard, card_path_for
+from mobile_bench.stages import EXAMPLE, frame
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = REPO / "lightest" / "models"
+SEED_RUN = Path(os.environ.get("LIGHTEST_SEED_RUN", REPO / "runs" / "seed-parallel"))
+SIZES = {"640x480": (640, 480), "1280x720": (1280, 720)}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread():
+    cv2.setNumThreads(1)
+
+
+@pytest.fixture(scope="session", params=list(SIZES))
+def frame_bgr(request) -> np.ndarray:
+    return frame(EXAMPLE, SIZES[request.param])
+
+
+def model_variant(variant: str) -> Path:
+    """The shipped model file whose card says it is ``variant`` (float32, float16 or int8)."""
+    for path in sorted(MODELS.glob("*.tflite")):
+        if ModelCard.load(card_path_for(path)).extra.get("variant") == variant:
+            return path
+    pytest.skip(f"no shipped {variant} model in {MODELS} (python -m export runs/NAME --out DIR --ship int8)")
