@@ -35,7 +35,8 @@ def synthetic_scores(run: KerasRun) -> dict[str, Any]:
     out = angle_stats(errors)
     if "distance_m" in run.run["outputs"]:
         k = run.run["outputs"].index("distance_m")
-        out["distance_mae_m"] = float(np.mean(np.abs(pred[:, k] - fs.label("light_distance_m")[rows, 0])))
+        scale = run.run["output_scale"][k]
+        out["distance_mae_m"] = float(np.mean(np.abs(pred[:, k] * scale - fs.label("light_distance_m")[rows, 0])))
     return out
 
 
