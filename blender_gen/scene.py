@@ -132,6 +132,25 @@ class Rig:
     def set_exposure(self, stops: float) -> None:
         self.scene.view_settings.exposure = stops
 
+    def render_linear(self, path: Path, seed: int) -> np.ndarray:
+        """Render scene-linear RGB (float32 EXR, no view transform) and return it as (H, W, 3), top row first."""
+        settings = self.scene.render.image_settings
+        fmt, depth, mode = settings.file_format, settings.color_depth, settings.color_mode
+        settings.file_format, settings.color_depth, settings.color_mode = "OPEN_EXR", "32", "RGB"
+        try:
+            self.render(path, seed)
+        finally:
+            settings.file_format, settings.color_depth, settings.color_mode = fmt, depth, mode
+        img = bpy.data.images.load(str(path))
+        try:
+            w, h = img.size
+            px = np.empty(w * h * 4, np.float32)
+            img.pixels.foreach_get(px)
+        finally:
+            bpy.data.images.remove(img)
+            path.unlink(missing_ok=True)
+        return px.reshape(h, w, 4)[::-1, :, :3]
+
     def render(self, path: Path, seed: int) -> None:
         """Render the still to ``path`` (PNG) with a fixed Cycles seed."""
         self.scene.cycles.seed = seed

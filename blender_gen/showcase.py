@@ -2,10 +2,9 @@
 
 Per example: render the photo (head only), estimate its light with ``lightest.Estimator``, then render
 three panels with the hat: *before* (hat lit by ambient only), *predicted* (hat lit by a light in the
-estimated direction) and *truth* (the true direction). Cycles light linking keeps the photo's key light
-on the head only, lights the hat with the panel's light, and adds the hat's shadow on the face as
-``+X`` (blocked by head and hat) plus ``-X`` (blocked by the head only) on the head: the two cancel
-except where the hat blocks ``X``. With ``X`` = the true light this equals the physically lit scene.
+estimated direction) and *truth* (the true direction), each with the hat's shadow from its light
+(see :class:`HatLighting`). Only the direction is estimated: the panel light copies the true light's
+distance, power and colour.
 """
 
 from __future__ import annotations
@@ -58,21 +57,40 @@ def _collection(name: str, objs: list[bpy.types.Object]) -> bpy.types.Collection
     return coll
 
 
+def _srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
+
+
 class HatLighting:
-    """The photo's key light restricted to the head, plus the three lights of one panel light ``X``."""
+    """Light linking for the hat panels.
+
+    The photo's key light stays on the head (receivers and blockers: head), so the photo's shading is
+    untouched; the panel light X lights only the hat (receivers: hat; blockers: hat + head). The hat's
+    shadow on the face is X's light on the head with only the head as blocker minus X's light on the
+    head with head + hat as blockers (two X-only scene-linear renders), subtracted from the panel:
+    differential rendering of the inserted object's shadow. For X = the true light this is exact up
+    to clipping.
+    """
 
     def __init__(self, rig: scene.Rig, head: bpy.types.Object, hat: list[bpy.types.Object]) -> None:
         self.rig, self.hat = rig, hat
-        head_only = _collection("HeadOnly", [head])
-        self.lights = {}
-        for name, receivers, blockers in (("hat", hat, [head, *hat]), ("plus", [head], [head, *hat]),
-                                          ("minus", [head], [head])):
-            obj = bpy.data.objects.new(f"X_{name}", rig.light.data.copy())
-            rig.scene.collection.objects.link(obj)
-            obj.light_linking.receiver_collection = _collection(f"recv_{name}", receivers)
-            obj.light_linking.blocker_collection = _collection(f"block_{name}", blockers)
-            self.lights[name] = obj
-        self.key_links = (head_only, head_only)
+        self.head_only = _collection("HeadOnly", [head])
+        self.head_and_hat = _collection("HeadAndHat", [head, *hat])
+        self.hat_light = self._light("X_hat", _collection("HatOnly", hat), self.head_and_hat)
+        self.shadow_light = self._light("X_shadow", self.head_only, self.head_and_hat)
+
+    def _light(self, name: str, receivers: bpy.types.Collection, blockers: bpy.types.Collection) -> bpy.types.Object:
+        obj = bpy.data.objects.new(name, self.rig.light.data.copy())
+        self.rig.scene.collection.objects.link(obj)
+        obj.light_linking.receiver_collection = receivers
+        obj.light_linking.blocker_collection = blockers
+        obj.data.energy = 0.0
+        return obj
 
     def photo(self) -> None:
         """The plain render: no hat, no linking, no extra light."""
@@ -80,22 +98,55 @@ class HatLighting:
             o.hide_render = True
         self.rig.light.light_linking.receiver_collection = None
         self.rig.light.light_linking.blocker_collection = None
-        for o in self.lights.values():
-            o.data.energy = 0.0
+        self.hat_light.data.energy = self.shadow_light.data.energy = 0.0
 
-    def panel(self, position: np.ndarray | None) -> None:
-        """Hat visible; the panel light ``X`` at ``position`` (None: no light on the hat)."""
+    def _copy_key(self, obj: bpy.types.Object, position: np.ndarray) -> None:
+        key = self.rig.light.data
+        obj.data.energy = key.energy
+        obj.data.use_temperature, obj.data.temperature = key.use_temperature, key.temperature
+        obj.data.shadow_soft_size = key.shadow_soft_size
+        obj.location = [float(v) for v in position]
+
+    def render_panel(self, position: np.ndarray | None, path: Path, seed: int, floor: float) -> np.ndarray:
+        """BGR uint8 panel with the hat lit by X at ``position`` (None: ambient only, no shadow).
+
+        ``floor``: the least fraction of a pixel the shadow keeps (the ambient share), so that an X
+        highlight the photo lacks cannot carve black holes into the face.
+        """
         for o in self.hat:
             o.hide_render = False
-        self.rig.light.light_linking.receiver_collection, self.rig.light.light_linking.blocker_collection = \
-            self.key_links
-        key = self.rig.light.data
-        for name, o in self.lights.items():
-            o.data.energy = 0.0 if position is None else key.energy * (-1.0 if name == "minus" else 1.0)
-            o.data.use_temperature, o.data.temperature = key.use_temperature, key.temperature
-            o.data.shadow_soft_size = key.shadow_soft_size
-            if position is not None:
-                o.location = [float(v) for v in position]
+        key_link = self.rig.light.light_linking
+        key_link.receiver_collection = key_link.blocker_collection = self.head_only
+        self.hat_light.data.energy = self.shadow_light.data.energy = 0.0
+        if position is not None:
+            self._copy_key(self.hat_light, position)
+        self.rig.render(path, seed)
+        panel = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        path.unlink()
+        if position is None:
+            return panel
+        # X alone on the head, with and without the hat as a blocker (no key, no ambient, no hat light).
+        key_energy, ambient = self.rig.light.data.energy, self.rig.background.inputs["Strength"].default_value
+        self._copy_key(self.shadow_light, position)
+        self.rig.light.data.energy, self.hat_light.data.energy = 0.0, 0.0
+        self.rig.set_ambient(0.0)
+        exr = path.with_suffix(".exr")
+        try:
+            self.shadow_light.light_linking.blocker_collection = self.head_and_hat
+            shadowed = self.rig.render_linear(exr, seed).mean(axis=2)
+            self.shadow_light.light_linking.blocker_collection = self.head_only
+            free = self.rig.render_linear(exr, seed).mean(axis=2)
+        finally:
+            self.rig.light.data.energy = key_energy
+            self.rig.set_ambient(ambient)
+            self.shadow_light.data.energy = 0.0
+        # Differential rendering: remove the X light the hat blocks, in display-linear units (the
+        # Standard view transform is sRGB(2^exposure * scene-linear)), scaling RGB to keep the hue.
+        lost = (free - shadowed) * 2.0 ** self.rig.scene.view_settings.exposure
+        lin = _srgb_to_linear(panel.astype(np.float64) / 255.0)
+        lum = np.maximum(lin.mean(axis=2), 1e-6)
+        lin *= np.clip(1.0 - lost / lum, floor, 1.0)[..., None]
+        return np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
 
 
 def showcase_params(seed: int, index: int, resolution: int) -> Any:
@@ -103,11 +154,11 @@ def showcase_params(seed: int, index: int, resolution: int) -> Any:
     p = presets.diverse(seed, index, resolution, resolution)
     rng = np.random.default_rng(presets.image_seed(seed + 1, index))
     az, el = rng.uniform(-60.0, 60.0), rng.uniform(15.0, 55.0)
-    cam = coords.frontal_camera(1.1)
+    cam = coords.frontal_camera(1.35)
     light = cam[:3, :3] @ frames.direction_from_angles(az, el) * 1.5
     yaw, pitch = rng.uniform(-12.0, 12.0, size=2)
     return replace(p, head_pose_deg=(float(yaw), float(pitch), 0.0), light_world=tuple(float(v) for v in light),
-                   light_radius_m=0.05, ambient_ratio=0.2, camera_distance_m=1.1, focal_mm=85.0,
+                   light_radius_m=0.05, ambient_ratio=0.2, camera_distance_m=1.35, focal_mm=85.0,
                    exposure_jitter_stops=-0.3, noise_sigma=0.0, jpeg_quality=None, expression_weights=None)
 
 
@@ -159,13 +210,9 @@ def run_showcase(assets: Assets, out_dir: Path, n: int, seed: int, resolution: i
                        pred_az_el_deg=np.round(frames.angles_from_direction(pred), 1).tolist(),
                        error_deg=round(float(frames.angle_between_deg(pred, truth)), 1),
                        confidence=round(float(est.confidence), 3), method=est.method)
-        images = {}
-        for name, pos in panels.items():
-            lighting.panel(pos)
-            path = out_dir / f"showcase_{k:02d}_{name}.png"
-            renderer.rig.render(path, p.cycles_seed)
-            images[name] = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            path.unlink()
+        images = {name: lighting.render_panel(pos, out_dir / f"showcase_{k:02d}_{name}.png", p.cycles_seed,
+                                               p.ambient_ratio)
+                  for name, pos in panels.items()}
         blank = np.full_like(images["before"], 64)
         strip = np.hstack([images["before"], images.get("predicted", blank), images["truth"]])
         err = f"{row['error_deg']} deg" if "error_deg" in row else "no face found"

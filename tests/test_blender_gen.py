@@ -77,16 +77,34 @@ def _need_bpy_and_assets() -> None:
 
 
 def _render(out: Path, *extra: str) -> dict:
-    cmd = [sys.executable, "-m", "blender_gen", "render", "--preset", "diverse", "--out", str(out),
-           "--count", "4", "--resolution", "64", "--samples", "2", "--seed", "3", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "blender_gen",
+        "render",
+        "--preset",
+        "diverse",
+        "--out",
+        str(out),
+        "--count",
+        "4",
+        "--resolution",
+        "64",
+        "--samples",
+        "2",
+        "--seed",
+        "3",
+        *extra,
+    ]
     res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def _rows(out: Path) -> list[dict]:
-    return sorted((json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()),
-                  key=lambda r: r["index"])
+    return sorted(
+        (json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()), key=lambda r: r["index"]
+    )
 
 
 @pytest.mark.slow
@@ -106,8 +124,9 @@ def test_smoke_dataset_through_the_cli(tmp_path):
         assert np.allclose(light_c, r["light_camera_m"], atol=1e-5)
         d = np.array(r["light_dir_camera"])
         assert np.allclose(frames.normalize(light_c - np.array(r["face_centre_camera_m"])), d, atol=1e-5)
-        assert np.allclose(frames.angles_from_direction(d), (r["light_azimuth_deg"], r["light_elevation_deg"]),
-                           atol=1e-3)
+        assert np.allclose(
+            frames.angles_from_direction(d), (r["light_azimuth_deg"], r["light_elevation_deg"]), atol=1e-3
+        )
         # Projected toward the light, the image moves right for d_x > 0 and up (v down) for d_y > 0.
         intr = coords.Intrinsics(**r["intrinsics"])
         face_c = np.array(r["face_centre_camera_m"])
