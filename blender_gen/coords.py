@@ -20,6 +20,7 @@ import numpy as np
 from lightest import frames
 
 # Columns: world coordinates of the head-frame axes (x right, y up, z out of the face toward -y).
+SENSOR_MM = 36.0  # 35 mm-equivalent focal lengths: a 36 mm sensor across the larger image side
 WORLD_UP = (0.0, 0.0, 1.0)
 HEAD_TO_WORLD = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 

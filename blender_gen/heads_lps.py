@@ -67,6 +67,6 @@ def load_lps(assets: Assets, scene: bpy.types.Scene, subsurface: float = 0.0) ->
     me.uv_layers.active.data.foreach_set("uv", uv)
     me.update()
     head.matrix_world = ((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1))
-    if head.name not in scene.collection.objects and not head.users_collection:
+    if head.name not in scene.objects:  # the importer links into the active collection
         scene.collection.objects.link(head)
     return head

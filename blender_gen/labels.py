@@ -22,7 +22,7 @@ def make_label(p: SceneParams, width: int, height: int, head_verts_world: np.nda
                landmarks_world: np.ndarray | None, light_rgb: tuple[float, float, float]) -> dict[str, Any]:
     """Everything the issue asks a manifest row to hold (file name and ids are added by the caller)."""
     cam = coords.frontal_camera(p.camera_distance_m)
-    intr = coords.Intrinsics.from_focal(p.focal_mm, 36.0, width, height)
+    intr = coords.Intrinsics.from_focal(p.focal_mm, coords.SENSOR_MM, width, height)
     light_w = np.asarray(p.light_world, float)
     light_c = coords.world_to_camera(cam, light_w)
     face_c = coords.world_to_camera(cam, FACE_CENTRE_WORLD)

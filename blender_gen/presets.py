@@ -126,7 +126,7 @@ def diverse(dataset_seed: int, index: int, width: int, height: int, n_identities
     pose = tuple(float(a) for a in rng.uniform(-r.pose_deg, r.pose_deg, size=3))
     focal = _uniform(rng, r.focal_mm)
     field = _uniform(rng, r.field_m)
-    sensor_short = 36.0 * min(width, height) / max(width, height)
+    sensor_short = coords.SENSOR_MM * min(width, height) / max(width, height)
     cam_dist = focal / sensor_short * field
     d_cam = sample_cap_direction(rng, r.max_light_angle_deg)
     light = coords.frontal_camera(cam_dist)[:3, :3] @ d_cam * _uniform(rng, r.light_distance_m)

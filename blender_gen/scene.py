@@ -15,7 +15,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-SENSOR_MM = 36.0  # 35 mm-equivalent focal lengths: a 36 mm sensor across the larger image side
+from blender_gen import coords
 
 
 @contextlib.contextmanager
@@ -89,7 +89,7 @@ class Rig:
         self.scene = scene
         cam_data = bpy.data.cameras.new("Camera")
         cam_data.sensor_fit = "AUTO"
-        cam_data.sensor_width = SENSOR_MM
+        cam_data.sensor_width = coords.SENSOR_MM
         cam_data.clip_start, cam_data.clip_end = 0.01, 100.0
         self.camera = bpy.data.objects.new("Camera", cam_data)
         scene.collection.objects.link(self.camera)
