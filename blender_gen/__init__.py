@@ -4,4 +4,4 @@ Run as ``python -m blender_gen --help`` from the repository root. Not part of th
 package: ``lightest`` never imports this.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # bump whenever sampling or rendering changes the images or labels

@@ -58,14 +58,19 @@ def _settings(job: RenderJob) -> dict:
             "seed": job.seed, "denoise": job.denoise}
 
 
-def _check_compatible(path: Path, settings: dict) -> None:
-    """Refuse to mix two datasets in one folder (a different --count is fine: it extends or trims)."""
+def _check_compatible(path: Path, info: dict) -> None:
+    """Refuse to mix two datasets (other settings or generator version) in one folder.
+
+    A different --count is fine: it extends or trims the same sequence of images.
+    """
     if not path.exists():
         return
-    old = {k: v for k, v in json.loads(path.read_text()).get("settings", {}).items() if k != "count"}
-    new = {k: v for k, v in settings.items() if k != "count"}
-    if old and old != new:
-        raise SystemExit(f"{path.parent} holds a dataset rendered with {old}, not {new}; use another --out")
+    old_info = json.loads(path.read_text())
+    old = {k: v for k, v in old_info.get("settings", {}).items() if k != "count"}
+    new = {k: v for k, v in info["settings"].items() if k != "count"}
+    if old != new or old_info.get("generator") != info["generator"]:
+        raise SystemExit(f"{path.parent} holds a dataset from {old_info.get('generator')} with {old}, "
+                         f"not {info['generator']} with {new}; use another --out")
 
 
 def run(job: RenderJob, assets: Assets) -> dict:
@@ -83,7 +88,7 @@ def run(job: RenderJob, assets: Assets) -> dict:
         "credit_lps": "Infinite, 3D Head Scan by Lee Perry-Smith, based on a work at triplegangers.com, "
                       "CC BY 3.0",
     }
-    _check_compatible(job.out / "dataset.json", dataset_info["settings"])
+    _check_compatible(job.out / "dataset.json", dataset_info)
     man.write_json("dataset.json", {**dataset_info, "counts": {"images": len(done), "planned": job.count}})
     ext = ".png" if job.preset.startswith("seed") else ".jpg"
     progress = Progress(len(todo))

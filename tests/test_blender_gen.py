@@ -62,6 +62,17 @@ def test_manifest_ignores_and_repairs_a_torn_row(tmp_path):
     assert man.done_indices() == {0, 1}
 
 
+def test_a_folder_refuses_other_settings_but_not_another_count(tmp_path):
+    pytest.importorskip("bpy", reason="bpy is not importable (install the 'blender' extra)")
+    from blender_gen.dataset import _check_compatible
+
+    info = {"generator": "blender_gen 0.1.0", "settings": {"preset": "diverse", "count": 10, "samples": 16}}
+    (tmp_path / "dataset.json").write_text(json.dumps(info))
+    _check_compatible(tmp_path / "dataset.json", {**info, "settings": {**info["settings"], "count": 20}})
+    with pytest.raises(SystemExit, match="use another --out"):
+        _check_compatible(tmp_path / "dataset.json", {**info, "settings": {**info["settings"], "samples": 8}})
+
+
 def test_missing_shared_gives_a_clear_error(tmp_path):
     with pytest.raises(SharedAssetsMissingError, match="assets/heads not found"):
         resolve_assets(tmp_path / "nowhere")
