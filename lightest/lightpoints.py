@@ -42,6 +42,17 @@ class LightPointSet:
         """True when every point is a landmark itself (so mesh normals apply directly)."""
         return bool(np.all(self.a == self.b) and np.all(self.t == 0))
 
+    @cached_property
+    def mirror_index(self) -> np.ndarray:
+        """For a vertex set on the 468-point mesh: position in this set of each point's left-right mirror."""
+        if not (self.is_vertex_set and self.scheme == "mediapipe468"):
+            raise ValueError(f"light-point set {self.name!r} has no mesh mirror table")
+        where = {int(v): k for k, v in enumerate(self.a)}
+        mirrored = mesh_mirror()[self.a]
+        if not all(int(v) in where for v in mirrored):
+            raise ValueError(f"light-point set {self.name!r} is not closed under mirroring")
+        return np.array([where[int(v)] for v in mirrored])
+
     def locate(self, landmarks: FaceLandmarks) -> np.ndarray:
         """``(K, 3)`` pixel positions (u, v, depth) of the light-points on these landmarks."""
         if landmarks.scheme != self.scheme:
@@ -63,24 +74,35 @@ def get_light_point_set(name: str) -> LightPointSet:
     if name not in LIGHT_POINT_SETS:
         raise ValueError(f"unknown light-point set {name!r}; choose one of {sorted(LIGHT_POINT_SETS)}")
     scheme, filename = LIGHT_POINT_SETS[name]
-    text = _read_table(filename)
     if filename.endswith(".csv"):
+        text = _read_table(filename)
         rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
         a = np.array([int(r["a"]) for r in rows])
         b = np.array([int(r["b"]) for r in rows])
         t = np.array([float(r["t"]) for r in rows])
     else:
-        a = np.array([int(v) for line in text.splitlines() if not line.startswith("#") for v in line.split()])
+        a = _int_table(filename).copy()
         b, t = a.copy(), np.zeros(len(a))
     for arr in (a, b, t):
         arr.setflags(write=False)
     return LightPointSet(name=name, scheme=scheme, a=a, b=b, t=t)
 
 
+def _int_table(filename: str) -> np.ndarray:
+    text = _read_table(filename)
+    values = [int(v) for line in text.splitlines() if line and not line.startswith("#") for v in line.split()]
+    table = np.array(values)
+    table.setflags(write=False)
+    return table
+
+
+@cache
+def mesh_mirror() -> np.ndarray:
+    """``(468,)``: the vertex each MediaPipe mesh vertex maps to when the face is mirrored left-right."""
+    return _int_table("mesh_mirror.txt")
+
+
 @cache
 def mesh_triangles() -> np.ndarray:
     """``(T, 3)`` triangles of the 468-point MediaPipe mesh, counter-clockwise seen from the camera."""
-    text = _read_table("mesh_triangles.txt")
-    tris = np.array([[int(v) for v in line.split()] for line in text.splitlines() if line and not line.startswith("#")])
-    tris.setflags(write=False)
-    return tris
+    return _int_table("mesh_triangles.txt").reshape(-1, 3)

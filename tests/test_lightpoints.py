@@ -69,3 +69,31 @@ def test_wrong_scheme_is_rejected():
     with pytest.raises(ValueError, match="unknown light-point set"):
         get_light_point_set("nope")
     assert set(LIGHT_POINT_SETS) == {"seed79", "mesh-v1"}
+
+
+def test_mesh_mirror_is_an_involution_that_swaps_sides():
+    from lightest.lightpoints import mesh_mirror
+
+    m = mesh_mirror()
+    assert len(m) == 468 and np.array_equal(m[m], np.arange(468))
+    assert m[33] == 263 and m[61] == 291 and m[234] == 454 and m[1] == 1 and m[152] == 152
+    s = get_light_point_set("mesh-v1")
+    k = s.mirror_index
+    assert np.array_equal(s.a[k], m[s.a]) and np.array_equal(k[k], np.arange(len(s)))
+    with pytest.raises(ValueError, match="no mesh mirror"):
+        get_light_point_set("seed79").mirror_index  # noqa: B018
+
+
+def test_mirror_table_matches_a_mirrored_image(example_image):
+    """Landmarks of the flipped image, permuted by the table, land where the original's mirror would."""
+    from lightest.landmarks import create_backend
+    from lightest.lightpoints import mesh_mirror
+
+    backend = create_backend("mediapipe")
+    a = backend.detect(example_image).points
+    b = backend.detect(np.ascontiguousarray(example_image[:, ::-1])).points
+    w = example_image.shape[1]
+    mirrored_b = b[mesh_mirror()]
+    mirrored_b[:, 0] = w - 1 - mirrored_b[:, 0]
+    face = np.ptp(a[:, 0])
+    assert np.median(np.linalg.norm(mirrored_b[:, :2] - a[:, :2], axis=1)) < 0.03 * face

@@ -11,13 +11,16 @@ import json
 import os
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lightest import frames
+from lightest.features import LightPointObservation, feature_vector
+from lightest.lightpoints import get_light_point_set
+from lightest.sampling import Samples
 from training.features import FeatureSet
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,6 +45,7 @@ class TrainConfig:
     test_fraction: float = 0.0  # identity split only: people kept out of training AND model selection
     gamma_augment: tuple[float, float] | None = None  # random tone curve on the gray samples
     augment_copies: int = 0
+    mirror: bool = False  # add every training face mirrored left-right (mesh light-points only)
     patience: int = 30
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -112,27 +116,58 @@ def targets(fs: FeatureSet, cfg: TrainConfig, rows: np.ndarray) -> np.ndarray:
     return np.concatenate([main, *extra], axis=1).astype(np.float32)
 
 
-def augmented_matrix(
+_MIRROR = np.diag([-1.0, 1.0, 1.0])  # camera-frame reflection of a left-right flipped image
+
+
+def mirrored(obs: LightPointObservation, index: np.ndarray) -> LightPointObservation:
+    """The observation of the left-right mirrored face: points swap sides, x flips, head axes reflect."""
+    samples = Samples(
+        gray=obs.samples.gray[index],
+        rgb=obs.samples.rgb[index],
+        valid=obs.samples.valid[index],
+        radius=obs.samples.radius,
+    )
+    points = obs.points[index] * [-1.0, 1.0, 1.0]
+    normals = None if obs.normals is None else obs.normals[index] @ _MIRROR
+    rot = None if obs.head_rotation is None else _MIRROR @ obs.head_rotation @ _MIRROR
+    return LightPointObservation(
+        points=points, samples=samples, normals=normals, face_size=obs.face_size, head_rotation=rot
+    )
+
+
+def training_set(
     fs: FeatureSet, cfg: TrainConfig, rows: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Training features with ``augment_copies`` extra tone-curved copies of every row."""
-    x, idx = [fs.matrix(cfg.blocks, rows)], [rows]
+    """Training features and targets: the rows, their mirror images (``mirror``), and ``augment_copies``
+    random tone curves of all of those (``gamma_augment``)."""
+    x, y = [fs.matrix(cfg.blocks, rows)], [targets(fs, cfg, rows)]
+    observations = [(fs.observation(i), False, i) for i in rows]
+    if cfg.mirror:
+        index = get_light_point_set(fs.meta["light_points"]).mirror_index
+        flipped = [(mirrored(o, index), True, i) for o, _, i in observations]
+        x.append(np.stack([feature_vector(o, cfg.blocks) for o, _, _ in flipped]))
+        y_flip = targets(fs, cfg, rows)
+        y_flip[:, 0] *= -1.0  # the direction's x flips (camera and head frame alike)
+        y.append(y_flip)
+        observations += flipped
     if cfg.gamma_augment and cfg.augment_copies:
         lo, hi = np.log(cfg.gamma_augment[0]), np.log(cfg.gamma_augment[1])
-        from lightest.features import feature_vector
-
+        base_y = np.concatenate(y)
         for _ in range(cfg.augment_copies):
-            gammas = np.exp(rng.uniform(lo, hi, len(rows)))
+            gammas = np.exp(rng.uniform(lo, hi, len(observations)))
             x.append(
                 np.stack(
                     [
-                        feature_vector(fs.observation(i, 255.0 * (fs.arrays["gray"][i] / 255.0) ** g), cfg.blocks)
-                        for i, g in zip(rows, gammas, strict=True)
+                        feature_vector(
+                            replace(o, samples=replace(o.samples, gray=255.0 * (o.samples.gray / 255.0) ** g)),
+                            cfg.blocks,
+                        )
+                        for (o, _, _), g in zip(observations, gammas, strict=True)
                     ]
                 )
             )
-            idx.append(rows)
-    return np.concatenate(x), np.concatenate(idx)
+            y.append(base_y)
+    return np.concatenate(x), np.concatenate(y)
 
 
 def predicted_directions(pred: np.ndarray, fs: FeatureSet, cfg: TrainConfig, rows: np.ndarray) -> np.ndarray:
@@ -170,8 +205,9 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
         f"{cfg.name}: train {len(split['train'])}, val {len(split['val'])}, test {len(split['test'])} rows",
         file=sys.stderr,
     )
-    x_train, train_rows = augmented_matrix(fs, cfg, split["train"], rng)
-    y_train = targets(fs, cfg, train_rows)
+    if cfg.mirror and cfg.target == "light_world_m":
+        raise ValueError("mirror augmentation needs a direction target")
+    x_train, y_train = training_set(fs, cfg, split["train"], rng)
     x_val, y_val = fs.matrix(cfg.blocks, split["val"]), targets(fs, cfg, split["val"])
     mean = x_train.mean(axis=0)
     std = np.maximum(x_train.std(axis=0), 1e-3)
