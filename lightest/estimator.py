@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lightest import frames
-from lightest.features import LightPointObservation, feature_vector
+from lightest.features import NEEDS_NORMALS, LightPointObservation, feature_vector
 from lightest.image_io import load_image, to_bgr
 from lightest.landmarks import BACKENDS, FaceLandmarks
 from lightest.lightpoints import LightPointSet
@@ -105,7 +105,7 @@ class Estimator:
             landmarks=options.landmarks,
             light_points=light_points,
             video=options.running_mode == "video",
-            normals=self._card is None or "normals" in self._card.features,
+            normals=self._card is None or bool(NEEDS_NORMALS & set(self._card.features)),
         )
 
     @staticmethod

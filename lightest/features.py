@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lightest.physics import srgb_to_linear
+from lightest.physics import fit_lambertian, srgb_to_linear
 from lightest.sampling import Samples
 
-__all__ = ["FEATURE_BLOCKS", "LightPointObservation", "feature_vector"]
+__all__ = ["FEATURE_BLOCKS", "NEEDS_NORMALS", "LightPointObservation", "feature_vector"]
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,28 @@ def _pose(obs: LightPointObservation) -> np.ndarray:
     return obs.head_rotation.reshape(-1)
 
 
+def _physics(obs: LightPointObservation) -> np.ndarray:
+    """The physics estimator's answer as 5 inputs: its direction (head frame when the pose is known),
+    its fit quality R^2 and its ambient share; zeros when it cannot fit."""
+    if obs.normals is None:
+        raise ValueError("feature 'physics' needs mesh normals (landmarks='mediapipe', light_points='mesh-v1')")
+    fit = fit_lambertian(srgb_to_linear(np.nan_to_num(obs.samples.gray, nan=0.0)), obs.normals)
+    if fit is None:
+        return np.zeros(5)
+    d = fit.direction if obs.head_rotation is None else obs.head_rotation.T @ fit.direction
+    return np.array([*d, fit.r_squared, fit.ambient / (fit.ambient + fit.directional)])
+
+
+#: Blocks that need mesh normals at the light-points.
+NEEDS_NORMALS = frozenset({"normals", "physics"})
+
 FEATURE_BLOCKS: dict[str, Callable[[LightPointObservation], np.ndarray]] = {
     "gray_raw": _gray_raw,
     "gray_norm": _gray_norm,
     "normals": _normals,
     "positions": _positions,
     "pose": _pose,
+    "physics": _physics,
 }
 
 

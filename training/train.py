@@ -20,6 +20,7 @@ import numpy as np
 from lightest import frames
 from lightest.features import LightPointObservation, feature_vector
 from lightest.lightpoints import get_light_point_set
+from lightest.physics import srgb_to_linear
 from lightest.sampling import Samples
 from training.features import FeatureSet
 
@@ -46,6 +47,7 @@ class TrainConfig:
     gamma_augment: tuple[float, float] | None = None  # random tone curve on the gray samples
     augment_copies: int = 0
     mirror: bool = False  # add every training face mirrored left-right (mesh light-points only)
+    albedo_augment: float = 0.0  # strength of random smooth skin-albedo fields applied to augmented copies
     patience: int = 30
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -135,6 +137,31 @@ def mirrored(obs: LightPointObservation, index: np.ndarray) -> LightPointObserva
     )
 
 
+def srgb_encode(linear: np.ndarray) -> np.ndarray:
+    """Linear 0-1 light to sRGB-encoded 0-255 (inverse of :func:`lightest.physics.srgb_to_linear`)."""
+    c = np.clip(linear, 0.0, 1.0)
+    return 255.0 * np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
+
+
+def random_albedo(obs: LightPointObservation, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """A smooth random multiplicative albedo over the face (blobs on face-normalised positions): real faces
+    have brows, stubble, make-up and blush that the synthetic skin lacks."""
+    uv = (obs.points[:, :2] - obs.points[:, :2].mean(axis=0)) / obs.face_size
+    log_f = np.zeros(len(uv))
+    for _ in range(rng.integers(1, 5)):
+        centre, width = rng.uniform(-0.4, 0.4, 2), rng.uniform(0.08, 0.35)
+        log_f += rng.normal(0.0, strength) * np.exp(-np.sum((uv - centre) ** 2, axis=1) / (2 * width**2))
+    return np.exp(log_f)
+
+
+def _augmented(obs: LightPointObservation, gamma: float, cfg: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+    gray = obs.samples.gray
+    if cfg.albedo_augment:
+        gray = srgb_encode(srgb_to_linear(gray) * random_albedo(obs, cfg.albedo_augment, rng))
+    gray = 255.0 * (gray / 255.0) ** gamma
+    return feature_vector(replace(obs, samples=replace(obs.samples, gray=gray)), cfg.blocks)
+
+
 def training_set(
     fs: FeatureSet, cfg: TrainConfig, rows: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -155,17 +182,7 @@ def training_set(
         base_y = np.concatenate(y)
         for _ in range(cfg.augment_copies):
             gammas = np.exp(rng.uniform(lo, hi, len(observations)))
-            x.append(
-                np.stack(
-                    [
-                        feature_vector(
-                            replace(o, samples=replace(o.samples, gray=255.0 * (o.samples.gray / 255.0) ** g)),
-                            cfg.blocks,
-                        )
-                        for (o, _, _), g in zip(observations, gammas, strict=True)
-                    ]
-                )
-            )
+            x.append(np.stack([_augmented(o, g, cfg, rng) for (o, _, _), g in zip(observations, gammas, strict=True)]))
             y.append(base_y)
     return np.concatenate(x), np.concatenate(y)
 
