@@ -6,8 +6,9 @@ For each of float32, float16 and full-int8 (representative data = the run's own 
 the ``.tflite``, its ``.card.json`` (inputs in order, standardisation, light-point set, outputs and
 their frame, training data hashes, metrics), a parity report against Keras on the run's evaluation
 rows, and the op list with ``tf.lite.experimental.Analyzer``'s GPU-delegate compatibility.
-``--ship VARIANT`` copies that variant to ``lightest/models/default.tflite`` (+ card), Estimator's default,
-and the other two beside it as ``default-<variant>.tflite``.
+``--install NAME`` copies the three variants (+ cards) into ``lightest/models/NAME-<variant>.tflite``;
+``--default VARIANT`` also makes that variant ``lightest/models/default.tflite``, Estimator's default model:
+do that only for a model that beats the physics estimator on real faces.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def card_for(run: KerasRun, variant: str, extra: dict[str, Any]) -> ModelCard:
     )
 
 
-def export(run_dir: Path, out: Path, ship: str | None = None) -> dict[str, Any]:
+def export(run_dir: Path, out: Path, install: str | None = None, default: str | None = None) -> dict[str, Any]:
     run = KerasRun.load(run_dir)
     if tuple(run.run["outputs"][:3]) not in (CAMERA_DIRECTION, HEAD_DIRECTION):
         raise ValueError(f"{run_dir}: only direction models (camera or head frame) can ship, not {run.run['outputs']}")
@@ -149,13 +150,14 @@ def export(run_dir: Path, out: Path, ship: str | None = None) -> dict[str, Any]:
             file=sys.stderr,
         )
     (out / "export_report.json").write_text(json.dumps(report, indent=1))
-    if ship is not None:
-        for variant in VARIANTS:  # the chosen one as default.tflite, the others beside it for benchmarks
-            src = out / f"{run.name}-{variant}.tflite"
-            dst = SHIPPED if variant == ship else SHIPPED.with_name(f"default-{variant}.tflite")
+    models = SHIPPED.parent
+    for variant in VARIANTS if install else ():
+        src = out / f"{run.name}-{variant}.tflite"
+        targets = [models / f"{install}-{variant}.tflite"] + ([SHIPPED] if variant == default else [])
+        for dst in targets:
             shutil.copyfile(src, dst)
             shutil.copyfile(card_path_for(src), card_path_for(dst))
-            print(f"shipped {src.name} as {dst.relative_to(REPO)}", file=sys.stderr)
+            print(f"installed {src.name} as {dst.relative_to(REPO)}", file=sys.stderr)
     return report
 
 
@@ -163,8 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__)
     parser.add_argument("model", type=Path, help="training run folder (runs/NAME)")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--ship", choices=VARIANTS, help="make this variant lightest's default model")
+    parser.add_argument("--install", metavar="NAME", help="copy the variants into lightest/models as NAME-<variant>")
+    parser.add_argument("--default", choices=VARIANTS, help="with --install: make this variant Estimator's default")
     args = parser.parse_args(argv)
+    if args.default and not args.install:
+        parser.error("--default needs --install")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    export(args.model, args.out, args.ship)
+    export(args.model, args.out, args.install, args.default)
     return 0

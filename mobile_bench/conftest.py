@@ -33,4 +33,4 @@ def model_variant(variant: str) -> Path:
     for path in sorted(MODELS.glob("*.tflite")):
         if ModelCard.load(card_path_for(path)).extra.get("variant") == variant:
             return path
-    pytest.skip(f"no shipped {variant} model in {MODELS} (python -m export runs/NAME --out DIR --ship int8)")
+    pytest.skip(f"no shipped {variant} model in {MODELS} (python -m export runs/NAME --out DIR --install NAME)")
