@@ -112,6 +112,8 @@ class Estimator:
     def _resolve_method(options: EstimatorOptions) -> tuple[str, TFLiteRegressor | None, ModelCard | None]:
         model_path = options.model_path
         if options.method == "physics":
+            if model_path is not None:
+                raise ValueError("model_path was given with method='physics'; use method='model' or 'auto'")
             if options.landmarks != "mediapipe":
                 raise ValueError("method='physics' needs mesh normals: use landmarks='mediapipe'")
             return "physics", None, None

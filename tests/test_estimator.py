@@ -18,6 +18,8 @@ def test_options_are_validated():
         EstimatorOptions(num_threads=0)
     with pytest.raises(ValueError, match="mesh normals"):
         Estimator(method="physics", landmarks="dlib")
+    with pytest.raises(ValueError, match="model_path was given"):
+        Estimator(method="physics", model_path="model.tflite")
     with pytest.raises(FileNotFoundError, match=r"model not found|card not found"):
         Estimator(model_path="/nonexistent/model.tflite")
 
