@@ -39,7 +39,7 @@ def test_physics_median_angle_error(physics_results):
 
 def test_failures_count_as_180_degrees(images):
     class NeverAFace:
-        def observe(self, image):
+        def detect_landmarks(self, image):
             return None
 
     errors, found, estimated = yaleb.angle_errors(NeverAFace(), images[:3])

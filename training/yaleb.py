@@ -69,9 +69,9 @@ def angle_errors(estimator: Estimator, images: list[YaleBImage]) -> tuple[np.nda
     errors, found, estimated = [], [], []
     for i, img in enumerate(images):
         pixels = load_image(img.path)
-        has_face = estimator.observe(pixels) is not None
-        r = estimator.estimate(pixels) if has_face else None
-        found.append(has_face)
+        landmarks = estimator.detect_landmarks(pixels)
+        r = None if landmarks is None else estimator.estimate_with_landmarks(pixels, landmarks)
+        found.append(landmarks is not None)
         estimated.append(r is not None)
         errors.append(FAILURE_DEG if r is None else frames.angle_between_deg(np.array(r.direction), img.direction))
         if (i + 1) % 64 == 0:
