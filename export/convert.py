@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from lightest import frames
-from lightest.model_card import CAMERA_DIRECTION, HEAD_DIRECTION, ModelCard, card_path_for
+from lightest.model_card import DIRECTION_OUTPUTS, ModelCard, card_path_for
 from lightest.tflite_runner import TFLiteRegressor
 from training.runs import KerasRun
 from training.train import REPO, load_features, split_rows
@@ -97,7 +97,8 @@ def card_for(run: KerasRun, variant: str, extra: dict[str, Any]) -> ModelCard:
         input_mean=tuple(r["input_mean"]),
         input_std=tuple(r["input_std"]),
         outputs=tuple(r["outputs"]),
-        output_scale=tuple(r["output_scale"]),
+        output_scale=tuple(r.get("output_scale", [1.0] * len(r["outputs"]))),
+        position_to_camera=None if "camera_rotation" not in r else tuple(tuple(row) for row in r["camera_rotation"]),
         extra={
             "variant": variant,
             "landmarks": r["landmarks"],
@@ -111,8 +112,8 @@ def card_for(run: KerasRun, variant: str, extra: dict[str, Any]) -> ModelCard:
 
 def export(run_dir: Path, out: Path, install: str | None = None, default: str | None = None) -> dict[str, Any]:
     run = KerasRun.load(run_dir)
-    if tuple(run.run["outputs"][:3]) not in (CAMERA_DIRECTION, HEAD_DIRECTION):
-        raise ValueError(f"{run_dir}: only direction models (camera or head frame) can ship, not {run.run['outputs']}")
+    if tuple(run.run["outputs"][:3]) not in DIRECTION_OUTPUTS.values():
+        raise ValueError(f"{run_dir}: outputs {run.run['outputs']} hold no direction the runtime can read")
     cfg = run.config
     fs = load_features(cfg.features)
     split = split_rows(fs, cfg)

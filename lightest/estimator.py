@@ -20,7 +20,7 @@ from lightest.features import NEEDS_NORMALS, LightPointObservation, feature_vect
 from lightest.image_io import load_image, to_bgr
 from lightest.landmarks import BACKENDS, FaceLandmarks
 from lightest.lightpoints import LightPointSet
-from lightest.model_card import CAMERA_DIRECTION, HEAD_DIRECTION, ModelCard, card_path_for
+from lightest.model_card import DIRECTION_OUTPUTS, ModelCard, card_path_for
 from lightest.observer import LightPointObserver
 from lightest.physics import fit_lambertian, srgb_to_linear
 from lightest.result import LightEstimate
@@ -225,21 +225,25 @@ class Estimator:
         x = (feature_vector(obs, card.features) - np.asarray(card.input_mean)) / np.asarray(card.input_std)
         raw_out = model.predict(x).astype(np.float64) * np.asarray(card.output_scale)
         out = dict(zip(card.outputs, raw_out, strict=True))
-        names = HEAD_DIRECTION if card.head_frame else CAMERA_DIRECTION
-        raw = np.array([out[n] for n in names])
+        kind = card.direction_kind
+        raw = np.array([out[n] for n in DIRECTION_OUTPUTS[kind]])
+        if kind == "seed_position":
+            raw = raw @ np.asarray(card.position_to_camera)
         norm = float(np.linalg.norm(raw))
         if not np.isfinite(norm) or norm < 1e-6:
             return None
         direction = frames.normalize(raw)
-        if card.head_frame:
+        if kind == "head":
             if obs.head_rotation is None:
                 raise ValueError("this model predicts head-frame directions and needs landmarks with depth")
             direction = obs.head_rotation @ direction
         ambient = float(np.clip(out["ambient"], 0.0, 1.0)) if "ambient" in out else None
         intensity = max(0.0, float(out["intensity"])) if "intensity" in out else None
-        # Heuristic confidence: an in-distribution input makes the regressor emit a near-unit vector.
-        coverage = float(obs.samples.valid.mean())
-        confidence = float(np.clip(1.0 - abs(1.0 - norm), 0.0, 1.0) * coverage)
+        # Heuristic confidence: the share of light-points inside the image, times (for unit-vector outputs)
+        # how close the raw output is to unit length, which in-distribution inputs keep near 1.
+        confidence = float(obs.samples.valid.mean())
+        if kind != "seed_position":
+            confidence *= float(np.clip(1.0 - abs(1.0 - norm), 0.0, 1.0))
         s = 1.0 if intensity is None else intensity
         a = 0.0 if ambient is None else ambient * s / max(1e-6, 1.0 - ambient)
         return LightEstimate(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CAMERA_DIRECTION", "CARD_SUFFIX", "HEAD_DIRECTION", "OUTPUT_NAMES", "ModelCard", "card_path_for"]
+__all__ = ["CARD_SUFFIX", "DIRECTION_OUTPUTS", "OUTPUT_NAMES", "ModelCard", "card_path_for"]
 
 CARD_SUFFIX = ".card.json"
 SCHEMA_VERSION = 1
@@ -16,21 +16,17 @@ SCHEMA_VERSION = 1
 #: Output names the runtime knows how to turn into a LightEstimate.
 #:   dir_x/dir_y/dir_z: light direction, camera frame (normalised by the runtime)
 #:   head_dir_x/y/z: light direction in the head frame of lightest.headpose (rotated to the camera frame)
+#:   pos_x/y/z: light position relative to the face centre in a fixed render frame (the seed thesis's
+#:     models); ``position_to_camera`` (3x3) turns it into a camera-frame direction: ``pos @ M``
 #:   distance_m: face-to-light distance in metres; ambient: ambient ratio in [0, 1]
 #:   intensity: directional strength on the skin (0-1 pixel scale)
-OUTPUT_NAMES = (
-    "dir_x",
-    "dir_y",
-    "dir_z",
-    "head_dir_x",
-    "head_dir_y",
-    "head_dir_z",
-    "distance_m",
-    "ambient",
-    "intensity",
-)
-CAMERA_DIRECTION = ("dir_x", "dir_y", "dir_z")
-HEAD_DIRECTION = ("head_dir_x", "head_dir_y", "head_dir_z")
+#: How a model can express the light direction: kind -> its three output names.
+DIRECTION_OUTPUTS = {
+    "camera": ("dir_x", "dir_y", "dir_z"),
+    "head": ("head_dir_x", "head_dir_y", "head_dir_z"),
+    "seed_position": ("pos_x", "pos_y", "pos_z"),
+}
+OUTPUT_NAMES = (*(n for names in DIRECTION_OUTPUTS.values() for n in names), "distance_m", "ambient", "intensity")
 
 
 def card_path_for(model_path: str | os.PathLike[str]) -> Path:
@@ -59,6 +55,7 @@ class ModelCard:
     input_std: tuple[float, ...]
     outputs: tuple[str, ...]
     output_scale: tuple[float, ...] = ()
+    position_to_camera: tuple[tuple[float, float, float], ...] | None = None
     name: str = "unnamed"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -70,19 +67,20 @@ class ModelCard:
         unknown = [o for o in self.outputs if o not in OUTPUT_NAMES]
         if unknown:
             raise ValueError(f"model card: unknown outputs {unknown}; known: {OUTPUT_NAMES}")
-        if not (set(CAMERA_DIRECTION) <= set(self.outputs)) ^ (set(HEAD_DIRECTION) <= set(self.outputs)):
-            raise ValueError(
-                "model card: outputs must include dir_x, dir_y, dir_z or head_dir_x, head_dir_y, head_dir_z"
-            )
+        kinds = [k for k, names in DIRECTION_OUTPUTS.items() if set(names) <= set(self.outputs)]
+        if len(kinds) != 1:
+            raise ValueError(f"model card: outputs must hold exactly one direction triple of {DIRECTION_OUTPUTS}")
+        if kinds[0] == "seed_position" and self.position_to_camera is None:
+            raise ValueError("model card: pos_x/y/z outputs need position_to_camera (3x3)")
         if not self.output_scale:
             object.__setattr__(self, "output_scale", (1.0,) * len(self.outputs))
         if len(self.output_scale) != len(self.outputs):
             raise ValueError("model card: output_scale and outputs differ in length")
 
     @property
-    def head_frame(self) -> bool:
-        """Whether the model predicts the direction in the head frame."""
-        return set(HEAD_DIRECTION) <= set(self.outputs)
+    def direction_kind(self) -> str:
+        """Which :data:`DIRECTION_OUTPUTS` triple the model predicts."""
+        return next(k for k, names in DIRECTION_OUTPUTS.items() if set(names) <= set(self.outputs))
 
     @property
     def input_size(self) -> int:
@@ -98,6 +96,11 @@ class ModelCard:
             "input_std": list(self.input_std),
             "outputs": list(self.outputs),
             "output_scale": list(self.output_scale),
+            **(
+                {}
+                if self.position_to_camera is None
+                else {"position_to_camera": [list(r) for r in self.position_to_camera]}
+            ),
             **self.extra,
         }
 
@@ -134,6 +137,9 @@ class ModelCard:
                 input_std=tuple(float(v) for v in data["input_std"]),
                 outputs=tuple(data["outputs"]),
                 output_scale=tuple(float(v) for v in data.get("output_scale", ())),
+                position_to_camera=None
+                if data.get("position_to_camera") is None
+                else tuple(tuple(float(v) for v in row) for row in data["position_to_camera"]),
                 extra={k: v for k, v in data.items() if k not in known},
             )
         except KeyError as exc:

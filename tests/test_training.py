@@ -30,7 +30,7 @@ def tiny_renders(tmp_path_factory):
         di = d * [-1, 1, 1] if mirrored else d
         rows.append({
             "index": i, "image": name, "head": "lps", "identity_weights": None if i < 6 else [float(i)],
-            "light_dir_camera": di.tolist(), "light_dir_head": di.tolist(), "light_world_m": None,
+            "light_dir_camera": di.tolist(), "light_dir_head": di.tolist(), "light_world_m": (1.5 * di).tolist(),
             "light_distance_m": 1.2, "ambient_ratio": 0.1, "camera_to_world": np.eye(4).tolist(),
         })  # fmt: skip
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -74,7 +74,7 @@ def test_train_export_and_ship_round_trip(tiny_renders, tmp_path):
         entry = report["variants"][variant]
         assert entry["parity"]["rows"] > 0 and "FULLY_CONNECTED" in entry["ops"]
         card = ModelCard.load(card_path_for(tmp_path / "out" / entry["file"]))
-        assert card.head_frame and card.output_scale[-1] == 3.0
+        assert card.direction_kind == "head" and card.output_scale[-1] == 3.0
     assert report["variants"]["float32"]["parity"]["max_abs_output_diff"] < 1e-4
     assert report["variants"]["int8"]["bytes"] < report["variants"]["float32"]["bytes"]
     with Estimator(model_path=tmp_path / "out" / "tiny-int8.tflite") as est:
@@ -95,3 +95,25 @@ def test_mirror_augmentation_matches_a_flipped_photo():
     assert np.corrcoef(m.samples.gray, flipped.samples.gray)[0, 1] > 0.94  # without the mirror table: -0.42
     assert np.allclose(m.head_rotation, flipped.head_rotation, atol=0.05)
     assert np.median(np.sum(m.normals * flipped.normals, axis=1)) > 0.98
+
+
+def test_seed_position_model_runs_in_the_runtime_with_dlib(tiny_renders, tmp_path):
+    """The thesis's setup end to end: dlib 68 -> seed79 gray -> Parallel xyz -> TFLite -> Estimator direction."""
+    pytest.importorskip("tensorflow", reason="the train extra (tensorflow-cpu) is needed to train")
+    pytest.importorskip("dlib", reason="the dlib extra is needed for the seed's landmarks")
+    from export.convert import export
+    from lightest.model_card import ModelCard, card_path_for
+    from training.train import TrainConfig, train
+
+    extract(tiny_renders, "dlib", "seed79").save(tmp_path / "seed.npz")
+    cfg = TrainConfig(
+        name="tiny-seed", features=(str(tmp_path / "seed.npz"),), blocks=("gray_raw",), model="parallel",
+        target="light_world_m", hidden=4, epochs=2, split="random", validation_fraction=0.3,
+    )  # fmt: skip
+    train(cfg, tmp_path / "run")
+    export(tmp_path / "run", tmp_path / "out")
+    card = ModelCard.load(card_path_for(tmp_path / "out" / "tiny-seed-float32.tflite"))
+    assert card.direction_kind == "seed_position" and np.allclose(card.position_to_camera, np.eye(3))
+    with Estimator(landmarks="dlib", model_path=tmp_path / "out" / "tiny-seed-float32.tflite") as est:
+        r = est.estimate(load_image(EXAMPLE))
+    assert r.method == "model" and r.landmarks.shape == (68, 3) and r.light_points.shape == (79, 2)
