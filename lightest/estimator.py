@@ -101,6 +101,11 @@ class Estimator:
         self.options = options
         self.method, self._model, self._card = self._resolve_method(options)
         light_points = PHYSICS_LIGHT_POINTS if self._card is None else self._card.light_points
+        if self._card is not None:  # as arrays once, not per frame
+            c = self._card
+            self._card_arrays = tuple(
+                np.asarray(v, dtype=np.float64) for v in (c.input_mean, c.input_std, c.output_scale)
+            )
         self._observer = LightPointObserver(
             landmarks=options.landmarks,
             light_points=light_points,
@@ -222,8 +227,8 @@ class Estimator:
     def _solve_model(self, obs: LightPointObservation, common: dict[str, Any]) -> LightEstimate | None:
         card, model = self._card, self._model
         assert card is not None and model is not None
-        x = (feature_vector(obs, card.features) - np.asarray(card.input_mean)) / np.asarray(card.input_std)
-        raw_out = model.predict(x).astype(np.float64) * np.asarray(card.output_scale)
+        mean, std, scale = self._card_arrays
+        raw_out = model.predict((feature_vector(obs, card.features) - mean) / std).astype(np.float64) * scale
         out = dict(zip(card.outputs, raw_out, strict=True))
         kind = card.direction_kind
         raw = np.array([out[n] for n in DIRECTION_OUTPUTS[kind]])

@@ -36,8 +36,8 @@ __all__ = [
 def normalize(v: np.ndarray, axis: int = -1) -> np.ndarray:
     """Unit vector(s) along ``axis``; raises ``ValueError`` for a zero or non-finite vector."""
     v = np.asarray(v, dtype=np.float64)
-    n = np.linalg.norm(v, axis=axis, keepdims=True)
-    if not np.all(np.isfinite(n)) or np.any(n <= 1e-12):
+    n = np.sqrt(np.sum(v * v, axis=axis, keepdims=True))
+    if not (np.isfinite(n).all() and (n > 1e-12).all()):
         raise ValueError("cannot normalise a zero or non-finite vector")
     return v / n
 

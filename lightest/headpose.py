@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from lightest import frames
 from lightest.landmarks import FaceLandmarks
 
 __all__ = ["AXIS_VERTICES", "head_rotation"]
 
 #: MediaPipe mesh vertices the head axes are built from.
 AXIS_VERTICES = {"right_eye_outer": 33, "left_eye_outer": 263, "forehead": 151, "chin": 152}
+_AXIS_IDS = np.array(list(AXIS_VERTICES.values()))
+_TO_CAMERA = np.array([1.0, -1.0, 1.0])  # the lightest.frames.pixel_to_camera axis flip
 
 
 def head_rotation(landmarks: FaceLandmarks) -> np.ndarray | None:
@@ -25,9 +26,13 @@ def head_rotation(landmarks: FaceLandmarks) -> np.ndarray | None:
     """
     if not landmarks.has_depth or landmarks.scheme != "mediapipe468":
         return None
-    p = frames.pixel_to_camera(landmarks.points[list(AXIS_VERTICES.values())])
-    right_eye, left_eye, forehead, chin = p
-    x = frames.normalize(left_eye - right_eye)
-    up = forehead - chin
-    y = frames.normalize(up - (up @ x) * x)
-    return np.stack([x, y, np.cross(x, y)], axis=1)
+    # Written out on the four points: numpy's generic helpers cost more than the arithmetic here.
+    p = landmarks.points[_AXIS_IDS] * _TO_CAMERA  # pixels (u, v down, depth) -> camera axes (u, -v, depth)
+    x = p[1] - p[0]  # right eye outer corner -> left eye outer corner
+    x /= np.sqrt(x @ x)
+    up = p[2] - p[3]  # chin -> forehead
+    y = up - (up @ x) * x
+    y /= np.sqrt(y @ y)
+    z = np.array([x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0]])
+    rot = np.stack([x, y, z], axis=1)
+    return rot if np.isfinite(rot).all() else None

@@ -44,9 +44,8 @@ class LightPointObserver:
                 f"but landmarks={landmarks!r} gives {scheme}"
             )
         self._backend = create_backend(landmarks, video=video)
-        self._normals = (
-            VertexNormals(mesh_triangles()) if self.points.is_vertex_set and scheme == "mediapipe468" else None
-        )
+        has_mesh = normals and self.points.is_vertex_set and scheme == "mediapipe468"
+        self._normals = VertexNormals(mesh_triangles()) if has_mesh else None
 
     def detect(self, bgr: np.ndarray) -> FaceLandmarks | None:
         """Landmarks of the face in a BGR uint8 image (already validated), or None."""

@@ -90,7 +90,7 @@ def checks(stats: dict[str, dict[str, float]]) -> list[tuple[str, str]]:
         out.append(("light head <= 0.2 ms (640x480)", f"{ok}: {head:.3f} ms"))
     for size in ("640x480", "1280x720"):
         for mode in ("image", "video"):
-            e2e = _find(stats, f"test_end_to_end[{mode}-model-{size}]")
+            e2e = _find(stats, f"test_end_to_end[{size}-{mode}-model]")
             lm = _find(stats, f"test_landmarks[{size}-{mode}]")
             if e2e is not None and lm is not None:
                 ratio = e2e / lm
@@ -105,7 +105,7 @@ def checks(stats: dict[str, dict[str, float]]) -> list[tuple[str, str]]:
         out.append(("seed Keras predict / our int8 invoke", f"{predict:.3f} / {ours:.4f} ms = {predict / ours:,.0f}x"))
     if ours is not None and call is not None:
         out.append(("seed Keras model(x) / our int8 invoke", f"{call:.3f} / {ours:.4f} ms = {call / ours:,.0f}x"))
-    e2e = _find(stats, "test_end_to_end[image-model-640x480]")
+    e2e = _find(stats, "test_end_to_end[640x480-image-model]")
     if e2e is not None:
         out.append(
             (

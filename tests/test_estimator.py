@@ -111,6 +111,8 @@ def test_observer_is_the_estimators_measuring_step(physics_estimator, example_im
     lm2, o2 = physics_estimator.observe(example_image)
     assert np.allclose(lm.points, lm2.points) and np.allclose(o.samples.gray, o2.samples.gray)
     assert o.normals.shape == (340, 3)
+    with LightPointObserver(normals=False) as obs:
+        assert obs.observe(example_image)[1].normals is None
     with pytest.raises(ValueError, match="defined on dlib68"):
         LightPointObserver(landmarks="mediapipe", light_points="seed79")
 

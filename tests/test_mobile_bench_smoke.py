@@ -28,7 +28,7 @@ def test_report_checks_compare_measured_numbers():
 
     stats = {
         "test_light_head[640x480]": {"median_ms": 0.15},
-        "test_end_to_end[image-model-640x480]": {"median_ms": 6.0},
+        "test_end_to_end[640x480-image-model]": {"median_ms": 6.0},
         "test_landmarks[640x480-image]": {"median_ms": 5.0},
         "test_regressor_invoke[int8]": {"median_ms": 0.002},
         "test_seed_keras_predict": {"median_ms": 40.0},
