@@ -5,6 +5,7 @@ import pytest
 
 from lightest import Estimator, EstimatorOptions, LightEstimate, frames
 from lightest.sh import sh_basis
+from tests.conftest import EXAMPLE
 
 
 def test_options_are_validated():
@@ -56,7 +57,6 @@ def test_example_face(physics_estimator, example_image):
 
 def test_example_face_matches_its_render_label(physics_estimator, example_image):
     """The shipped example is a render with a known light: the physics estimate must be near it."""
-    from tests.conftest import EXAMPLE
 
     label = json.loads(EXAMPLE.with_suffix(".json").read_text())
     r = physics_estimator.estimate(example_image)
@@ -132,3 +132,19 @@ def test_estimate_with_given_landmarks(physics_estimator, example_image):
     a = physics_estimator.estimate_with_landmarks(example_image, lm)
     b = physics_estimator.estimate(example_image)
     assert np.allclose(a.direction, b.direction)
+
+
+def test_default_estimator_uses_the_bundled_int8_model(example_image):
+    from lightest.estimator import default_model_path
+    from lightest.model_card import ModelCard, card_path_for
+
+    path = default_model_path()
+    if path is None:
+        pytest.skip("no default model bundled in lightest/models")
+    card = ModelCard.load(card_path_for(path))
+    assert card.extra["variant"] == "int8" and path.stat().st_size <= 64 * 1024
+    with Estimator() as est:
+        r = est.estimate(example_image)
+    assert est.method == "model" and r.method == "model" and r.ambient is not None
+    label = json.loads(EXAMPLE.with_suffix(".json").read_text())
+    assert frames.angle_between_deg(np.array(r.direction), np.array(label["light_dir_camera"])) < 25
