@@ -29,8 +29,15 @@ def frame_bgr(request) -> np.ndarray:
 
 
 def model_variant(variant: str) -> Path:
-    """The shipped model file whose card says it is ``variant`` (float32, float16 or int8)."""
+    """The shipped default model's family (``lightest/models/default.tflite``'s card name) in ``variant``."""
+    default = MODELS / "default.tflite"
+    if not default.is_file():
+        pytest.skip(
+            f"no default model in {MODELS} (python -m export runs/NAME --out DIR --install NAME --default int8)"
+        )
+    family = ModelCard.load(card_path_for(default)).name.rsplit("-", 1)[0]
     for path in sorted(MODELS.glob("*.tflite")):
-        if ModelCard.load(card_path_for(path)).extra.get("variant") == variant:
+        card = ModelCard.load(card_path_for(path))
+        if card.name == f"{family}-{variant}":
             return path
-    pytest.skip(f"no shipped {variant} model in {MODELS} (python -m export runs/NAME --out DIR --install NAME)")
+    pytest.skip(f"no {family}-{variant} model in {MODELS}")
