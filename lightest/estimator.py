@@ -106,6 +106,7 @@ class Estimator:
             self._card_arrays = tuple(
                 np.asarray(v, dtype=np.float64) for v in (c.input_mean, c.input_std, c.output_scale)
             )
+            self._position_to_camera = None if c.position_to_camera is None else np.asarray(c.position_to_camera)
         self._observer = LightPointObserver(
             landmarks=options.landmarks,
             light_points=light_points,
@@ -233,7 +234,7 @@ class Estimator:
         kind = card.direction_kind
         raw = np.array([out[n] for n in DIRECTION_OUTPUTS[kind]])
         if kind == "seed_position":
-            raw = raw @ np.asarray(card.position_to_camera)
+            raw = raw @ self._position_to_camera
         norm = float(np.linalg.norm(raw))
         if not np.isfinite(norm) or norm < 1e-6:
             return None

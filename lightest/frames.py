@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "PIXEL_AXES_IN_CAMERA",
     "angle_between_deg",
     "angles_from_direction",
     "direction_from_angles",
@@ -31,6 +32,10 @@ __all__ = [
     "normalize",
     "pixel_to_camera",
 ]
+
+
+#: Multiply pixel ``(u, v, depth toward camera)`` by this to get camera-frame axes: v points down, +y up.
+PIXEL_AXES_IN_CAMERA = np.array([1.0, -1.0, 1.0])
 
 
 def normalize(v: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -76,5 +81,6 @@ def pixel_to_camera(points_px: np.ndarray) -> np.ndarray:
     p = np.asarray(points_px, dtype=np.float64)
     if p.ndim != 2 or p.shape[1] not in (2, 3):
         raise ValueError(f"points must have shape (N, 2) or (N, 3), got {p.shape}")
-    z = p[:, 2] if p.shape[1] == 3 else np.zeros(len(p))
-    return np.stack([p[:, 0], -p[:, 1], z], axis=1)
+    if p.shape[1] == 2:
+        p = np.c_[p, np.zeros(len(p))]
+    return p * PIXEL_AXES_IN_CAMERA

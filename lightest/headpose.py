@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lightest import frames
 from lightest.landmarks import FaceLandmarks
 
 __all__ = ["AXIS_VERTICES", "head_rotation"]
@@ -15,7 +16,6 @@ __all__ = ["AXIS_VERTICES", "head_rotation"]
 #: MediaPipe mesh vertices the head axes are built from.
 AXIS_VERTICES = {"right_eye_outer": 33, "left_eye_outer": 263, "forehead": 151, "chin": 152}
 _AXIS_IDS = np.array(list(AXIS_VERTICES.values()))
-_TO_CAMERA = np.array([1.0, -1.0, 1.0])  # the lightest.frames.pixel_to_camera axis flip
 
 
 def head_rotation(landmarks: FaceLandmarks) -> np.ndarray | None:
@@ -27,7 +27,7 @@ def head_rotation(landmarks: FaceLandmarks) -> np.ndarray | None:
     if not landmarks.has_depth or landmarks.scheme != "mediapipe468":
         return None
     # Written out on the four points: numpy's generic helpers cost more than the arithmetic here.
-    p = landmarks.points[_AXIS_IDS] * _TO_CAMERA  # pixels (u, v down, depth) -> camera axes (u, -v, depth)
+    p = landmarks.points[_AXIS_IDS] * frames.PIXEL_AXES_IN_CAMERA  # pixels -> camera axes
     x = p[1] - p[0]  # right eye outer corner -> left eye outer corner
     x /= np.sqrt(x @ x)
     up = p[2] - p[3]  # chin -> forehead
