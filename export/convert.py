@@ -99,6 +99,7 @@ def card_for(run: KerasRun, variant: str, extra: dict[str, Any]) -> ModelCard:
         outputs=tuple(r["outputs"]),
         output_scale=tuple(r.get("output_scale", [1.0] * len(r["outputs"]))),
         position_to_camera=None if "camera_rotation" not in r else tuple(tuple(row) for row in r["camera_rotation"]),
+        mirror_average=bool(r["config"].get("mirror_average", False)),
         extra={
             "variant": variant,
             "landmarks": r["landmarks"],

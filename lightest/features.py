@@ -13,6 +13,9 @@ import numpy as np
 from lightest.physics import fit_lambertian, srgb_to_linear
 from lightest.sampling import Samples
 
+#: Added to linear intensity before the log in ``gray_logz`` (about 1/255 in sRGB: sensor noise floor).
+LOG_FLOOR = 1e-3
+
 __all__ = ["FEATURE_BLOCKS", "NEEDS_NORMALS", "LightPointObservation", "feature_vector"]
 
 
@@ -37,6 +40,32 @@ def _gray_norm(obs: LightPointObservation) -> np.ndarray:
     lin = srgb_to_linear(np.nan_to_num(obs.samples.gray, nan=0.0))
     mean = lin[obs.samples.valid].mean() if obs.samples.valid.any() else 0.0
     return lin / mean if mean > 1e-6 else np.zeros_like(lin)
+
+
+def _gray_rank(obs: LightPointObservation) -> np.ndarray:
+    """Each point's brightness rank among the valid points, 0 (darkest) to 1: unchanged by any monotone
+    tone curve, so the photo's unknown camera response (linear, sRGB, a phone's contrast curve) drops out.
+    Points whose disc left the image read 0."""
+    out = np.zeros(len(obs.samples.gray))
+    valid = obs.samples.valid
+    n = int(valid.sum())
+    if n > 1:
+        order = np.argsort(np.argsort(obs.samples.gray[valid], kind="stable"), kind="stable")
+        out[valid] = order / (n - 1)
+    return out
+
+
+def _gray_logz(obs: LightPointObservation) -> np.ndarray:
+    """Log linear intensity, standardised over the valid points: unchanged by exposure and by any power-law
+    tone curve (gamma), keeping relative contrast that ranks discard. Invalid points read 0."""
+    out = np.zeros(len(obs.samples.gray))
+    valid = obs.samples.valid
+    if valid.sum() > 1:
+        log = np.log(srgb_to_linear(obs.samples.gray[valid]) + LOG_FLOOR)
+        sd = log.std()
+        if sd > 1e-6:
+            out[valid] = (log - log.mean()) / sd
+    return out
 
 
 def _normals(obs: LightPointObservation) -> np.ndarray:
@@ -77,6 +106,8 @@ NEEDS_NORMALS = frozenset({"normals", "physics"})
 FEATURE_BLOCKS: dict[str, Callable[[LightPointObservation], np.ndarray]] = {
     "gray_raw": _gray_raw,
     "gray_norm": _gray_norm,
+    "gray_rank": _gray_rank,
+    "gray_logz": _gray_logz,
     "normals": _normals,
     "positions": _positions,
     "pose": _pose,

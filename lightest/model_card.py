@@ -46,6 +46,9 @@ class ModelCard:
         outputs: names of the model outputs, in order (:data:`OUTPUT_NAMES`).
         output_scale: the model's raw outputs times these give the named quantities (keeps int8 ranges
             similar across outputs); ones when omitted.
+        position_to_camera: (seed position models) 3x3 taking ``pos_x/y/z`` to a camera-frame direction.
+        mirror_average: run the model on the face and on its mirror image and average (lightest.mirror);
+            needs a direction output and a light-point set with a mirror table.
         extra: anything else (training data hash, metrics, version) kept verbatim.
     """
 
@@ -56,6 +59,7 @@ class ModelCard:
     outputs: tuple[str, ...]
     output_scale: tuple[float, ...] = ()
     position_to_camera: tuple[tuple[float, float, float], ...] | None = None
+    mirror_average: bool = False
     name: str = "unnamed"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -72,6 +76,8 @@ class ModelCard:
             raise ValueError(f"model card: outputs must hold exactly one direction triple of {DIRECTION_OUTPUTS}")
         if kinds[0] == "seed_position" and self.position_to_camera is None:
             raise ValueError("model card: pos_x/y/z outputs need position_to_camera (3x3)")
+        if self.mirror_average and kinds[0] == "seed_position":
+            raise ValueError("model card: mirror_average needs a direction output, not a seed position")
         if not self.output_scale:
             object.__setattr__(self, "output_scale", (1.0,) * len(self.outputs))
         if len(self.output_scale) != len(self.outputs):
@@ -96,6 +102,7 @@ class ModelCard:
             "input_std": list(self.input_std),
             "outputs": list(self.outputs),
             "output_scale": list(self.output_scale),
+            **({"mirror_average": True} if self.mirror_average else {}),
             **(
                 {}
                 if self.position_to_camera is None
@@ -127,6 +134,8 @@ class ModelCard:
             "input_std",
             "outputs",
             "output_scale",
+            "position_to_camera",
+            "mirror_average",
         }
         try:
             return cls(
@@ -140,6 +149,7 @@ class ModelCard:
                 position_to_camera=None
                 if data.get("position_to_camera") is None
                 else tuple(tuple(float(v) for v in row) for row in data["position_to_camera"]),
+                mirror_average=bool(data.get("mirror_average", False)),
                 extra={k: v for k, v in data.items() if k not in known},
             )
         except KeyError as exc:

@@ -9,6 +9,8 @@ import pytest
 from lightest import Estimator
 from lightest.features import feature_vector
 from lightest.image_io import to_bgr
+from lightest.lightpoints import get_light_point_set
+from lightest.mirror import feature_permutation, merge_mirrored, mirrored
 from lightest.model_card import ModelCard, card_path_for
 from lightest.observer import LightPointObserver
 from lightest.physics import fit_lambertian, srgb_to_linear
@@ -48,16 +50,25 @@ def test_sampling(benchmark, frame_bgr):
 
 def test_light_head(benchmark, frame_bgr):
     """Sampling and the regressor (the "light head"): light-points, disc sampling, head axes, features,
-    standardisation and the int8 invoke, on landmarks already found."""
+    standardisation and the int8 invoke (twice, face + mirror image, when the card mirror-averages), on
+    landmarks already found."""
     path = model_variant("int8")
     card = ModelCard.load(card_path_for(path))
     runner = TFLiteRegressor(path, num_threads=1)
     mean, std = np.asarray(card.input_mean), np.asarray(card.input_std)
+    index = get_light_point_set(card.light_points).mirror_index if card.mirror_average else None
+    perm = None if index is None else feature_permutation(card.features, index)
     with LightPointObserver(light_points=card.light_points, normals=False) as obs:
         lm = obs.detect(frame_bgr)
 
         def light_head():
-            return runner.predict((feature_vector(obs.measure(frame_bgr, lm), card.features) - mean) / std)
+            o = obs.measure(frame_bgr, lm)
+            x = feature_vector(o, card.features)
+            out = runner.predict((x - mean) / std)
+            if index is None:
+                return out
+            x_flipped = x[perm] if perm is not None else feature_vector(mirrored(o, index), card.features)
+            return merge_mirrored(out, runner.predict((x_flipped - mean) / std), card.outputs)
 
         benchmark.group = "light head"
         assert benchmark(light_head).shape == (len(card.outputs),)

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from lightest import Estimator, frames
-from lightest.features import feature_vector
 from lightest.image_io import load_image
 from lightest.observer import LightPointObserver
 from training import yaleb
@@ -30,7 +29,7 @@ def synthetic_scores(run: KerasRun) -> dict[str, Any]:
     cfg = run.config
     fs = load_features(cfg.features)
     rows = split_rows(fs, cfg)["test"]
-    pred = run.predict(fs.matrix(cfg.blocks, rows))
+    pred = run.predict_observations([fs.observation(i) for i in rows])
     errors = frames.angle_between_deg(predicted_directions(pred, fs, cfg, rows), fs.label("light_dir_camera")[rows])
     out = angle_stats(errors)
     if "distance_m" in run.run["outputs"]:
@@ -62,9 +61,8 @@ class YaleBObservations:
         errors = np.full(len(observed), yaleb.FAILURE_DEG)
         if found.any():
             obs = [o[1] for o in observed if o is not None]
-            x = np.stack([feature_vector(o, tuple(run.run["features"])) for o in obs])
             rotations = np.stack([np.eye(3) if o.head_rotation is None else o.head_rotation for o in obs])
-            d = run.directions(run.predict(x), rotations)
+            d = run.directions(run.predict_observations(obs), rotations)
             errors[found] = frames.angle_between_deg(d, self.truth[found])
         return {**angle_stats(errors), "faces_found": int(found.sum()), "images": len(observed)}
 

@@ -23,12 +23,18 @@ def fnn(n_in: int, n_out: int = 3, learning_rate: float = 1e-3, **_: Any) -> ker
     return model
 
 
-def _branches(inp: keras.KerasTensor, n: int, hidden: int, names: list[str]) -> list[keras.KerasTensor]:
-    """The thesis's parallel design: one independent Dense(hidden, relu) -> Dense(1) branch per output."""
-    return [
-        layers.Dense(1, name=f"{names[i]}_out")(layers.Dense(hidden, activation="relu", name=f"{names[i]}_hidden")(inp))
-        for i in range(n)
-    ]
+def _branches(
+    inp: keras.KerasTensor, n: int, hidden: int, names: list[str], dropout: float = 0.0
+) -> list[keras.KerasTensor]:
+    """The thesis's parallel design: one independent Dense(hidden, relu) -> Dense(1) branch per output
+    (with optional dropout on the hidden layer, active in training only)."""
+    outs = []
+    for name in names[:n]:
+        h = layers.Dense(hidden, activation="relu", name=f"{name}_hidden")(inp)
+        if dropout:
+            h = layers.Dropout(dropout, name=f"{name}_dropout")(h)
+        outs.append(layers.Dense(1, name=f"{name}_out")(h))
+    return outs
 
 
 def parallel(n_in: int, n_out: int = 3, hidden: int = 64, learning_rate: float = 1e-3, **_: Any) -> keras.Model:
@@ -40,30 +46,46 @@ def parallel(n_in: int, n_out: int = 3, hidden: int = 64, learning_rate: float =
     return model
 
 
+def direction_loss(y_true: Any, y_pred: Any) -> Any:
+    """1 - cos(angle) on the direction outputs alone: the metric early stopping watches, so that the
+    extra outputs (ambient, distance) do not pick the epoch for the direction."""
+    d_true, d_pred = y_true[:, :3], y_pred[:, :3]
+    return 1.0 - ops.sum(d_true * d_pred, axis=1) / (ops.norm(d_pred, axis=1) * ops.norm(d_true, axis=1) + 1e-7)
+
+
 def angular_loss(y_true: Any, y_pred: Any) -> Any:
     """1 - cos(angle) between the target direction and the (normalised) predicted one, on the first 3 outputs;
     plus mean absolute error on any further outputs (ambient ratio)."""
-    d_true, d_pred = y_true[:, :3], y_pred[:, :3]
-    cos = ops.sum(d_true * d_pred, axis=1) / (ops.norm(d_pred, axis=1) * ops.norm(d_true, axis=1) + 1e-7)
     # keep raw outputs near unit length so the runtime's confidence heuristic is meaningful
-    unit = ops.square(ops.norm(d_pred, axis=1) - 1.0)
-    loss = 1.0 - cos + 0.1 * unit
+    unit = ops.square(ops.norm(y_pred[:, :3], axis=1) - 1.0)
+    loss = direction_loss(y_true, y_pred) + 0.1 * unit
     if y_true.shape[1] > 3:
         loss = loss + ops.mean(ops.abs(y_true[:, 3:] - y_pred[:, 3:]), axis=1)
     return loss
 
 
 def parallel_direction(
-    n_in: int, n_out: int = 3, hidden: int = 16, learning_rate: float = 1e-3, **_: Any
+    n_in: int,
+    n_out: int = 3,
+    hidden: int = 16,
+    learning_rate: float = 1e-3,
+    dropout: float = 0.0,
+    input_noise: float = 0.0,
+    **_: Any,
 ) -> keras.Model:
-    """Product model: one branch per output (direction x, y, z, then extra targets), angular loss."""
+    """Product model: one branch per output (direction x, y, z, then extra targets), angular loss.
+    ``input_noise`` (std of Gaussian noise on the standardised inputs) and ``dropout`` regularise training
+    only; neither exists in the exported graph."""
     names = ["dir_x", "dir_y", "dir_z", "extra1", "extra2", "extra3"][:n_out]
     inp = keras.Input((n_in,), name="features")
-    out = layers.Concatenate(name="out")(_branches(inp, n_out, hidden, names))
+    x = layers.GaussianNoise(input_noise, name="input_noise")(inp) if input_noise else inp
+    out = layers.Concatenate(name="out")(_branches(x, n_out, hidden, names, dropout))
     model = keras.Model(inp, out, name="parallel_direction")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=angular_loss)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=angular_loss, metrics=[direction_loss])
     return model
 
 
 BUILDERS = {"fnn": fnn, "parallel": parallel, "parallel_direction": parallel_direction}
-CUSTOM_OBJECTS = {"angular_loss": angular_loss}
+CUSTOM_OBJECTS = {"angular_loss": angular_loss, "direction_loss": direction_loss}
+#: What early stopping watches per model: the direction alone where the model has one.
+MONITOR = {"fnn": "val_loss", "parallel": "val_loss", "parallel_direction": "val_direction_loss"}

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from lightest import frames
-from training.train import TrainConfig
+from lightest.features import LightPointObservation
+from training.train import TrainConfig, predict_observations
 
 
 @dataclass
@@ -44,6 +45,17 @@ class KerasRun:
     def predict(self, x: np.ndarray) -> np.ndarray:
         mean, std = np.asarray(self.run["input_mean"]), np.asarray(self.run["input_std"])
         return self.model.predict(((x - mean) / std).astype(np.float32), verbose=0, batch_size=1024)
+
+    def predict_observations(self, observations: list[LightPointObservation]) -> np.ndarray:
+        """Outputs for measured faces as the runtime computes them (mirror averaging included)."""
+        return predict_observations(
+            self.predict,
+            observations,
+            tuple(self.run["features"]),
+            self.run["light_points"],
+            self.run["outputs"],
+            bool(self.run["config"].get("mirror_average", False)),
+        )
 
     def directions(self, pred: np.ndarray, head_rotations: np.ndarray | None = None) -> np.ndarray:
         """Camera-frame directions. Head-frame outputs are rotated by each face's ``head_rotations``;

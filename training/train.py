@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,8 @@ import numpy as np
 from lightest import frames
 from lightest.features import LightPointObservation, feature_vector
 from lightest.lightpoints import get_light_point_set
+from lightest.mirror import merge_mirrored, mirrored
 from lightest.physics import srgb_to_linear
-from lightest.sampling import Samples
 from training.features import FeatureSet
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,12 +45,17 @@ class TrainConfig:
     split: str = "identity"  # "random" (the seed's 70/30) or "identity" (held-out people)
     validation_fraction: float = 0.3
     test_fraction: float = 0.0  # identity split only: people kept out of training AND model selection
+    train_identities: tuple[str, ...] = ()  # identity split only: people always trained on (e.g. "lps")
     gamma_augment: tuple[float, float] | None = None  # random tone curve on the gray samples
     augment_copies: int = 0
     mirror: bool = False  # add every training face mirrored left-right (mesh light-points only)
+    mirror_average: bool = False  # predict = mean of the face and its mirror image (lightest.mirror), also at run time
     albedo_augment: float = 0.0  # strength of random smooth skin-albedo fields applied to augmented copies
     patience: int = 30
-    seed: int = 0
+    dropout: float = 0.0  # product model: dropout on each branch's hidden layer
+    input_noise: float = 0.0  # product model: Gaussian noise std on the standardised inputs
+    seed: int = 0  # weights, shuffling and augmentation
+    split_seed: int | None = None  # which people go to val/test (default: ``seed``)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -59,7 +65,7 @@ class TrainConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
-        for key in ("features", "blocks", "extra_targets", "gamma_augment"):
+        for key in ("features", "blocks", "extra_targets", "gamma_augment", "train_identities"):
             if key in data and data[key] is not None:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -80,7 +86,7 @@ def load_features(paths: tuple[str, ...]) -> FeatureSet:
 
 def split_rows(fs: FeatureSet, cfg: TrainConfig) -> dict[str, np.ndarray]:
     """Row indices of train / val / test (faces found only)."""
-    rng = np.random.default_rng(cfg.seed)
+    rng = np.random.default_rng(cfg.seed if cfg.split_seed is None else cfg.split_seed)
     rows = np.flatnonzero(fs.found)
     if cfg.split == "random":
         rows = rng.permutation(rows)
@@ -88,11 +94,14 @@ def split_rows(fs: FeatureSet, cfg: TrainConfig) -> dict[str, np.ndarray]:
         return {"train": np.sort(rows[n_val:]), "val": np.sort(rows[:n_val]), "test": np.sort(rows[:n_val])}
     if cfg.split != "identity":
         raise ValueError(f"split must be 'random' or 'identity', got {cfg.split!r}")
-    people = rng.permutation(np.unique(fs.arrays["identity"][rows]))
+    who = fs.arrays["identity"][rows]
+    missing = set(cfg.train_identities) - set(who.tolist())
+    if missing:
+        raise ValueError(f"train_identities not in the features: {sorted(missing)}")
+    people = rng.permutation(np.setdiff1d(np.unique(who), cfg.train_identities))
     n_test = round(cfg.test_fraction * len(people))
     n_val = max(1, round(cfg.validation_fraction * len(people)))
     test_people, val_people = set(people[:n_test]), set(people[n_test : n_test + n_val])
-    who = fs.arrays["identity"][rows]
     test = rows[np.isin(who, list(test_people))]
     val = rows[np.isin(who, list(val_people))]
     train = rows[~np.isin(who, list(test_people | val_people))]
@@ -116,25 +125,6 @@ def targets(fs: FeatureSet, cfg: TrainConfig, rows: np.ndarray) -> np.ndarray:
             raise ValueError(f"extra target must be one of {sorted(EXTRA_TARGETS)}, got {t!r}")
         extra.append(fs.label(t)[rows] / EXTRA_TARGETS[t][1])
     return np.concatenate([main, *extra], axis=1).astype(np.float32)
-
-
-_MIRROR = np.diag([-1.0, 1.0, 1.0])  # camera-frame reflection of a left-right flipped image
-
-
-def mirrored(obs: LightPointObservation, index: np.ndarray) -> LightPointObservation:
-    """The observation of the left-right mirrored face: points swap sides, x flips, head axes reflect."""
-    samples = Samples(
-        gray=obs.samples.gray[index],
-        rgb=obs.samples.rgb[index],
-        valid=obs.samples.valid[index],
-        radius=obs.samples.radius,
-    )
-    points = obs.points[index] * [-1.0, 1.0, 1.0]
-    normals = None if obs.normals is None else obs.normals[index] @ _MIRROR
-    rot = None if obs.head_rotation is None else _MIRROR @ obs.head_rotation @ _MIRROR
-    return LightPointObservation(
-        points=points, samples=samples, normals=normals, face_size=obs.face_size, head_rotation=rot
-    )
 
 
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
@@ -187,6 +177,34 @@ def training_set(
     return np.concatenate(x), np.concatenate(y)
 
 
+def output_names(cfg: TrainConfig) -> list[str]:
+    """The model's outputs as model-card names (:data:`lightest.model_card.OUTPUT_NAMES`)."""
+    main = {
+        "light_dir_camera": ["dir_x", "dir_y", "dir_z"],
+        "light_dir_head": ["head_dir_x", "head_dir_y", "head_dir_z"],
+        "light_world_m": ["pos_x", "pos_y", "pos_z"],
+    }[cfg.target]
+    return main + [EXTRA_TARGETS[t][0] for t in cfg.extra_targets]
+
+
+def predict_observations(
+    predict: Callable[[np.ndarray], np.ndarray],
+    observations: list[LightPointObservation],
+    blocks: tuple[str, ...],
+    light_points: str,
+    outputs: list[str],
+    mirror_average: bool,
+) -> np.ndarray:
+    """Model outputs for measured faces, exactly as the runtime computes them: ``predict`` (standardised
+    inside) on the feature vectors, averaged with the mirror images' outputs when ``mirror_average``."""
+    pred = predict(np.stack([feature_vector(o, blocks) for o in observations]))
+    if not mirror_average:
+        return pred
+    index = get_light_point_set(light_points).mirror_index
+    flipped = predict(np.stack([feature_vector(mirrored(o, index), blocks) for o in observations]))
+    return merge_mirrored(pred, flipped, outputs)
+
+
 def predicted_directions(pred: np.ndarray, fs: FeatureSet, cfg: TrainConfig, rows: np.ndarray) -> np.ndarray:
     """Camera-frame unit directions from model outputs (positions go through each render's camera)."""
     if cfg.target == "light_dir_camera":
@@ -211,7 +229,7 @@ def angle_stats(errors: np.ndarray) -> dict[str, float]:
 def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
     import keras
 
-    from training.models import BUILDERS
+    from training.models import BUILDERS, MONITOR
     from training.plots import plot_error_by_angle, plot_loss
 
     keras.utils.set_random_seed(cfg.seed)
@@ -222,8 +240,8 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
         f"{cfg.name}: train {len(split['train'])}, val {len(split['val'])}, test {len(split['test'])} rows",
         file=sys.stderr,
     )
-    if cfg.mirror and cfg.target == "light_world_m":
-        raise ValueError("mirror augmentation needs a direction target")
+    if (cfg.mirror or cfg.mirror_average) and cfg.target == "light_world_m":
+        raise ValueError("mirror augmentation and mirror averaging need a direction target")
     x_train, y_train = training_set(fs, cfg, split["train"], rng)
     x_val, y_val = fs.matrix(cfg.blocks, split["val"]), targets(fs, cfg, split["val"])
     mean = x_train.mean(axis=0)
@@ -232,9 +250,15 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
     if cfg.model not in BUILDERS:
         raise ValueError(f"model must be one of {sorted(BUILDERS)}, got {cfg.model!r}")
     model = BUILDERS[cfg.model](
-        x_train.shape[1], n_out=y_train.shape[1], hidden=cfg.hidden, learning_rate=cfg.learning_rate
+        x_train.shape[1],
+        n_out=y_train.shape[1],
+        hidden=cfg.hidden,
+        learning_rate=cfg.learning_rate,
+        dropout=cfg.dropout,
+        input_noise=cfg.input_noise,
     )
     out.mkdir(parents=True, exist_ok=True)
+    monitor = MONITOR[cfg.model]
     history = model.fit(
         standardise(x_train),
         y_train,
@@ -243,18 +267,31 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
         batch_size=cfg.batch_size,
         verbose=2,
         callbacks=[
-            keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True),
-            keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(3, cfg.patience // 3)),
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, mode="min", patience=cfg.patience, restore_best_weights=True
+            ),
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor, mode="min", factor=0.5, patience=max(3, cfg.patience // 3)
+            ),
             keras.callbacks.TensorBoard(log_dir=str(out / "logs")),
         ],
     )
     model.save(out / "model.keras")
     metrics: dict[str, Any] = {"loss": {k: float(v[-1]) for k, v in history.history.items() if "loss" in k}}
     metrics["best_val_loss"] = float(min(history.history["val_loss"]))
+    metrics["monitor"] = monitor
+    metrics[f"best_{monitor}"] = float(min(history.history[monitor]))
     metrics["epochs_run"] = len(history.history["loss"])
     for part in ("val", "test"):
         rows = split[part]
-        pred = model.predict(standardise(fs.matrix(cfg.blocks, rows)), verbose=0)
+        pred = predict_observations(
+            lambda x: model.predict(standardise(x), verbose=0),
+            [fs.observation(i) for i in rows],
+            cfg.blocks,
+            fs.meta["light_points"],
+            output_names(cfg),
+            cfg.mirror_average,
+        )
         d = predicted_directions(pred, fs, cfg, rows)
         errors = frames.angle_between_deg(d, fs.label("light_dir_camera")[rows])
         metrics[part] = angle_stats(errors)
@@ -269,12 +306,7 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
         if part == "test":
             plot_error_by_angle(fs.label("light_dir_camera")[rows], errors, out / "error_by_angle.png", cfg.name)
     plot_loss(history.history, out / "loss.png", cfg.name)
-    outputs = {
-        "light_dir_camera": ["dir_x", "dir_y", "dir_z"],
-        "light_dir_head": ["head_dir_x", "head_dir_y", "head_dir_z"],
-        "light_world_m": ["pos_x", "pos_y", "pos_z"],
-    }[cfg.target]
-    outputs += [EXTRA_TARGETS[t][0] for t in cfg.extra_targets]
+    outputs = output_names(cfg)
     run = {
         "config": {k: v for k, v in cfg.__dict__.items()},
         "light_points": fs.meta["light_points"],
