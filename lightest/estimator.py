@@ -19,8 +19,8 @@ from lightest import frames
 from lightest.features import NEEDS_NORMALS, LightPointObservation, feature_vector
 from lightest.image_io import load_image, to_bgr
 from lightest.landmarks import BACKENDS, FaceLandmarks
-from lightest.lightpoints import LightPointSet, get_light_point_set
-from lightest.mirror import feature_permutation, merge_mirrored, mirrored
+from lightest.lightpoints import LightPointSet
+from lightest.mirror import MirroredFeatures, merge_mirrored
 from lightest.model_card import DIRECTION_OUTPUTS, ModelCard, card_path_for
 from lightest.observer import LightPointObserver
 from lightest.physics import fit_lambertian, srgb_to_linear
@@ -102,17 +102,15 @@ class Estimator:
         self.options = options
         self.method, self._model, self._card = self._resolve_method(options)
         light_points = PHYSICS_LIGHT_POINTS if self._card is None else self._card.light_points
-        self._mirror_index: np.ndarray | None = None
-        self._mirror_features: np.ndarray | None = None
+        self._mirrored_features: MirroredFeatures | None = None
         if self._card is not None:  # as arrays once, not per frame
             c = self._card
             self._card_arrays = tuple(
                 np.asarray(v, dtype=np.float64) for v in (c.input_mean, c.input_std, c.output_scale)
             )
             self._position_to_camera = None if c.position_to_camera is None else np.asarray(c.position_to_camera)
-            if c.mirror_average:  # the face's mirror image, as a feature permutation where the blocks allow
-                self._mirror_index = get_light_point_set(c.light_points).mirror_index
-                self._mirror_features = feature_permutation(c.features, self._mirror_index)
+            if c.mirror_average:
+                self._mirrored_features = MirroredFeatures(c.light_points, c.features)
         self._observer = LightPointObserver(
             landmarks=options.landmarks,
             light_points=light_points,
@@ -237,11 +235,8 @@ class Estimator:
         mean, std, scale = self._card_arrays
         x = feature_vector(obs, card.features)
         raw_out = model.predict((x - mean) / std).astype(np.float64)
-        if self._mirror_index is not None:
-            if self._mirror_features is not None:
-                x_flipped = x[self._mirror_features]
-            else:
-                x_flipped = feature_vector(mirrored(obs, self._mirror_index), card.features)
+        if self._mirrored_features is not None:
+            x_flipped = self._mirrored_features(obs, x)
             raw_out = merge_mirrored(raw_out, model.predict((x_flipped - mean) / std).astype(np.float64), card.outputs)
         raw_out = raw_out * scale
         out = dict(zip(card.outputs, raw_out, strict=True))

@@ -16,7 +16,7 @@ from lightest.sampling import Samples
 #: Added to linear intensity before the log in ``gray_logz`` (about 1/255 in sRGB: sensor noise floor).
 LOG_FLOOR = 1e-3
 
-__all__ = ["FEATURE_BLOCKS", "NEEDS_NORMALS", "LightPointObservation", "feature_vector"]
+__all__ = ["FEATURE_BLOCKS", "NEEDS_NORMALS", "POINTWISE_BLOCKS", "LightPointObservation", "feature_vector"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,9 @@ def _physics(obs: LightPointObservation) -> np.ndarray:
 
 #: Blocks that need mesh normals at the light-points.
 NEEDS_NORMALS = frozenset({"normals", "physics"})
+#: Blocks with one value per light-point that see the samples only through a permutation-invariant
+#: normalisation: permuting the light-points permutes the block the same way (see lightest.mirror).
+POINTWISE_BLOCKS = frozenset({"gray_raw", "gray_norm", "gray_rank", "gray_logz"})
 
 FEATURE_BLOCKS: dict[str, Callable[[LightPointObservation], np.ndarray]] = {
     "gray_raw": _gray_raw,

@@ -12,18 +12,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lightest.features import LightPointObservation
+from lightest.features import POINTWISE_BLOCKS, LightPointObservation, feature_vector
+from lightest.lightpoints import get_light_point_set
 from lightest.sampling import Samples
 
-__all__ = ["MIRROR", "POINTWISE_BLOCKS", "X_OUTPUTS", "feature_permutation", "merge_mirrored", "mirrored"]
+__all__ = ["MIRROR", "X_OUTPUTS", "MirroredFeatures", "feature_permutation", "merge_mirrored", "mirrored"]
 
 #: Camera-frame (and head-frame) reflection of a left-right flipped image.
 MIRROR = np.diag([-1.0, 1.0, 1.0])
 #: Outputs that change sign under the mirror (the x of a direction); all others are mirror-invariant.
 X_OUTPUTS = frozenset({"dir_x", "head_dir_x"})
-#: Feature blocks with one value per light-point that depend on the samples only through a permutation-
-#: invariant normalisation: the mirror image's block is the block permuted by the mirror index.
-POINTWISE_BLOCKS = frozenset({"gray_raw", "gray_norm", "gray_rank", "gray_logz"})
 
 
 def mirrored(obs: LightPointObservation, index: np.ndarray) -> LightPointObservation:
@@ -46,12 +44,26 @@ def mirrored(obs: LightPointObservation, index: np.ndarray) -> LightPointObserva
 
 def feature_permutation(blocks: Sequence[str], index: np.ndarray) -> np.ndarray | None:
     """Index that turns a face's feature vector into its mirror image's (``x[perm]``), when every block is
-    in :data:`POINTWISE_BLOCKS`; None otherwise (then build the vector from :func:`mirrored`). Saves
-    rebuilding the observation and its features on every frame."""
+    in :data:`lightest.features.POINTWISE_BLOCKS`; None otherwise (then build the vector from
+    :func:`mirrored`). Saves rebuilding the observation and its features on every frame."""
     if not set(blocks) <= POINTWISE_BLOCKS:
         return None
     k = len(index)
     return np.concatenate([i * k + index for i in range(len(blocks))])
+
+
+class MirroredFeatures:
+    """The feature vector of a face's mirror image, for one light-point set and list of feature blocks:
+    a permutation of the face's own vector where the blocks allow, else rebuilt from :func:`mirrored`."""
+
+    def __init__(self, light_points: str, blocks: Sequence[str]) -> None:
+        self.blocks = tuple(blocks)
+        self.index = get_light_point_set(light_points).mirror_index
+        self._perm = feature_permutation(self.blocks, self.index)
+
+    def __call__(self, obs: LightPointObservation, x: np.ndarray) -> np.ndarray:
+        """``x`` is ``feature_vector(obs, blocks)``, already computed for the face itself."""
+        return x[self._perm] if self._perm is not None else feature_vector(mirrored(obs, self.index), self.blocks)
 
 
 def merge_mirrored(outputs: np.ndarray, mirrored_outputs: np.ndarray, names: Sequence[str]) -> np.ndarray:

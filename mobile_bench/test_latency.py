@@ -9,8 +9,7 @@ import pytest
 from lightest import Estimator
 from lightest.features import feature_vector
 from lightest.image_io import to_bgr
-from lightest.lightpoints import get_light_point_set
-from lightest.mirror import feature_permutation, merge_mirrored, mirrored
+from lightest.mirror import MirroredFeatures, merge_mirrored
 from lightest.model_card import ModelCard, card_path_for
 from lightest.observer import LightPointObserver
 from lightest.physics import fit_lambertian, srgb_to_linear
@@ -56,8 +55,7 @@ def test_light_head(benchmark, frame_bgr):
     card = ModelCard.load(card_path_for(path))
     runner = TFLiteRegressor(path, num_threads=1)
     mean, std = np.asarray(card.input_mean), np.asarray(card.input_std)
-    index = get_light_point_set(card.light_points).mirror_index if card.mirror_average else None
-    perm = None if index is None else feature_permutation(card.features, index)
+    mirror = MirroredFeatures(card.light_points, card.features) if card.mirror_average else None
     with LightPointObserver(light_points=card.light_points, normals=False) as obs:
         lm = obs.detect(frame_bgr)
 
@@ -65,10 +63,9 @@ def test_light_head(benchmark, frame_bgr):
             o = obs.measure(frame_bgr, lm)
             x = feature_vector(o, card.features)
             out = runner.predict((x - mean) / std)
-            if index is None:
+            if mirror is None:
                 return out
-            x_flipped = x[perm] if perm is not None else feature_vector(mirrored(o, index), card.features)
-            return merge_mirrored(out, runner.predict((x_flipped - mean) / std), card.outputs)
+            return merge_mirrored(out, runner.predict((mirror(o, x) - mean) / std), card.outputs)
 
         benchmark.group = "light head"
         assert benchmark(light_head).shape == (len(card.outputs),)

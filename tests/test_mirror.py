@@ -72,3 +72,8 @@ def test_feature_permutation_equals_rebuilding_the_mirrored_observation():
     perm = feature_permutation(blocks, index)
     assert np.allclose(feature_vector(obs, blocks)[perm], feature_vector(mirrored(obs, index), blocks), atol=1e-6)
     assert feature_permutation(["gray_norm", "normals"], index) is None
+    from lightest.mirror import MirroredFeatures
+
+    for blocks in (["gray_logz"], ["gray_norm", "normals"]):  # permutation path and rebuild path
+        x = feature_vector(obs, blocks)
+        assert np.allclose(MirroredFeatures("mesh-v1", blocks)(obs, x), feature_vector(mirrored(obs, index), blocks))

@@ -21,7 +21,8 @@ import numpy as np
 from lightest import frames
 from lightest.features import LightPointObservation, feature_vector
 from lightest.lightpoints import get_light_point_set
-from lightest.mirror import merge_mirrored, mirrored
+from lightest.mirror import MirroredFeatures, merge_mirrored, mirrored
+from lightest.model_card import DIRECTION_OUTPUTS
 from lightest.physics import srgb_to_linear
 from training.features import FeatureSet
 
@@ -177,14 +178,13 @@ def training_set(
     return np.concatenate(x), np.concatenate(y)
 
 
+#: Training target -> the model card's direction kind (:data:`lightest.model_card.DIRECTION_OUTPUTS`).
+DIRECTION_KIND_OF_TARGET = {"light_dir_camera": "camera", "light_dir_head": "head", "light_world_m": "seed_position"}
+
+
 def output_names(cfg: TrainConfig) -> list[str]:
     """The model's outputs as model-card names (:data:`lightest.model_card.OUTPUT_NAMES`)."""
-    main = {
-        "light_dir_camera": ["dir_x", "dir_y", "dir_z"],
-        "light_dir_head": ["head_dir_x", "head_dir_y", "head_dir_z"],
-        "light_world_m": ["pos_x", "pos_y", "pos_z"],
-    }[cfg.target]
-    return main + [EXTRA_TARGETS[t][0] for t in cfg.extra_targets]
+    return [*DIRECTION_OUTPUTS[DIRECTION_KIND_OF_TARGET[cfg.target]]] + [EXTRA_TARGETS[t][0] for t in cfg.extra_targets]
 
 
 def predict_observations(
@@ -197,11 +197,12 @@ def predict_observations(
 ) -> np.ndarray:
     """Model outputs for measured faces, exactly as the runtime computes them: ``predict`` (standardised
     inside) on the feature vectors, averaged with the mirror images' outputs when ``mirror_average``."""
-    pred = predict(np.stack([feature_vector(o, blocks) for o in observations]))
+    x = np.stack([feature_vector(o, blocks) for o in observations])
+    pred = predict(x)
     if not mirror_average:
         return pred
-    index = get_light_point_set(light_points).mirror_index
-    flipped = predict(np.stack([feature_vector(mirrored(o, index), blocks) for o in observations]))
+    mirror = MirroredFeatures(light_points, blocks)
+    flipped = predict(np.stack([mirror(o, xi) for o, xi in zip(observations, x, strict=True)]))
     return merge_mirrored(pred, flipped, outputs)
 
 
