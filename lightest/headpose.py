@@ -6,6 +6,8 @@ calibrated anatomical frame: what matters is that training and runtime build the
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from lightest import frames
@@ -26,13 +28,28 @@ def head_rotation(landmarks: FaceLandmarks) -> np.ndarray | None:
     """
     if not landmarks.has_depth or landmarks.scheme != "mediapipe468":
         return None
-    # Written out on the four points: numpy's generic helpers cost more than the arithmetic here.
-    p = landmarks.points[_AXIS_IDS] * frames.PIXEL_AXES_IN_CAMERA  # pixels -> camera axes
-    x = p[1] - p[0]  # right eye outer corner -> left eye outer corner
-    x /= np.sqrt(x @ x)
-    up = p[2] - p[3]  # chin -> forehead
-    y = up - (up @ x) * x
-    y /= np.sqrt(y @ y)
-    z = np.array([x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0]])
-    rot = np.stack([x, y, z], axis=1)
+    # Plain Python floats on the four points: numpy's per-call overhead costs more than the arithmetic.
+    right_eye, left_eye, forehead, chin = (landmarks.points[_AXIS_IDS] * frames.PIXEL_AXES_IN_CAMERA).tolist()
+    x = _unit(_minus(left_eye, right_eye))
+    up = _minus(forehead, chin)
+    if x is None:
+        return None
+    y = _unit(_minus(up, [_dot(up, x) * c for c in x]))
+    if y is None:
+        return None
+    z = [x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0]]
+    rot = np.array([x, y, z]).T
     return rot if np.isfinite(rot).all() else None
+
+
+def _minus(a: list[float], b: list[float]) -> list[float]:
+    return [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+
+
+def _dot(a: list[float], b: list[float]) -> float:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _unit(a: list[float]) -> list[float] | None:
+    norm = math.sqrt(_dot(a, a))
+    return [c / norm for c in a] if norm > 0 else None

@@ -39,8 +39,8 @@ class PhysicsFit:
 
 def srgb_to_linear(values_255: np.ndarray) -> np.ndarray:
     """Undo the sRGB transfer curve: 0-255 encoded values to linear 0-1 light."""
-    c = np.asarray(values_255, dtype=np.float64) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    c = np.asarray(values_255, dtype=np.float64) * (1.0 / 255.0)
+    return np.where(c <= 0.04045, c * (1.0 / 12.92), ((c + 0.055) * (1.0 / 1.055)) ** 2.4)
 
 
 class VertexNormals:

@@ -43,6 +43,15 @@ def _disc_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
     return xx[inside].astype(np.intp), yy[inside].astype(np.intp)
 
 
+@cache
+def _mean_weights(disc_pixels: int) -> np.ndarray:
+    """(P*3, 4) matrix taking a point's P gathered B, G, R pixels to its mean R, G, B and gray at once."""
+    weights = np.zeros((disc_pixels, 3, 4), dtype=np.float32)
+    weights[:, [0, 1, 2], [2, 1, 0]] = 1.0 / disc_pixels
+    weights[:, :, 3] = _GRAY_BGR / disc_pixels
+    return weights.reshape(disc_pixels * 3, 4)
+
+
 def sample_discs(bgr: np.ndarray, points_uv: np.ndarray, radius: int) -> Samples:
     """Mean colour in a disc of ``radius`` px around each ``(u, v)`` point of a BGR uint8 image."""
     h, w = bgr.shape[:2]
@@ -50,21 +59,19 @@ def sample_discs(bgr: np.ndarray, points_uv: np.ndarray, radius: int) -> Samples
     dx, dy = _disc_offsets(radius)
     centre = np.rint(points_uv[:, :2]).astype(np.intp)
     pixels_flat = bgr.reshape(-1, 3)
-    lo, hi = centre.min(axis=0), centre.max(axis=0)
-    if lo[0] >= radius and lo[1] >= radius and hi[0] < w - radius and hi[1] < h - radius:
-        # Every disc lies inside the image (the usual case): one gather, one reduction.
+    if centre.min() >= radius and (np.array([w - 1 - radius, h - 1 - radius]) - centre).min() >= 0:
+        # Every disc lies inside the image (the usual case): one gather, one matrix product.
         flat = (centre[:, 1] * w + centre[:, 0])[:, None] + (dy * w + dx)
-        pixels = np.take(pixels_flat, flat, axis=0).astype(np.float32)  # (K, P, 3)
-        bgr_mean = pixels.transpose(0, 2, 1) @ np.full(len(dx), 1.0 / len(dx), np.float32)
-        valid = np.ones(len(centre), dtype=bool)
-    else:
-        xs = centre[:, :1] + dx  # (K, P)
-        ys = centre[:, 1:2] + dy
-        inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
-        pixels = np.take(pixels_flat, np.where(inside, ys * w + xs, 0), axis=0).astype(np.float32)
-        counts = inside.sum(axis=1)
-        sums = (pixels.transpose(0, 2, 1) @ inside[:, :, None].astype(np.float32))[:, :, 0]
-        valid = counts > 0
-        bgr_mean = sums / np.maximum(counts, 1)[:, None]
-        bgr_mean[~valid] = np.nan
+        pixels = np.take(pixels_flat, flat, axis=0).reshape(len(flat), -1).astype(np.float32)  # (K, P*3)
+        means = pixels @ _mean_weights(len(dx))
+        return Samples(gray=means[:, 3], rgb=means[:, :3], valid=np.ones(len(centre), dtype=bool), radius=radius)
+    xs = centre[:, :1] + dx  # (K, P)
+    ys = centre[:, 1:2] + dy
+    inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+    pixels = np.take(pixels_flat, np.where(inside, ys * w + xs, 0), axis=0).astype(np.float32)
+    counts = inside.sum(axis=1)
+    sums = (pixels.transpose(0, 2, 1) @ inside[:, :, None].astype(np.float32))[:, :, 0]
+    valid = counts > 0
+    bgr_mean = sums / np.maximum(counts, 1)[:, None]
+    bgr_mean[~valid] = np.nan
     return Samples(gray=bgr_mean @ _GRAY_BGR, rgb=bgr_mean[:, ::-1], valid=valid, radius=radius)

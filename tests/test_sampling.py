@@ -40,3 +40,15 @@ def test_radius_scales_with_face_size():
     assert disc_radius(10) == 1
     assert disc_radius(200) == 3  # the seed's 3 px on a ~200 px face
     assert disc_radius(400) == 6
+
+
+def test_border_path_agrees_with_interior_path():
+    """One point near the border switches to the masked path; the interior points must not change."""
+    rng = np.random.default_rng(1)
+    bgr = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    pts = np.c_[rng.integers(10, 150, 30), rng.integers(10, 110, 30)].astype(float)
+    interior = sample_discs(bgr, pts, 4)
+    mixed = sample_discs(bgr, np.vstack([pts, [[1.0, 1.0]]]), 4)
+    assert interior.valid.all() and mixed.valid.all()
+    np.testing.assert_allclose(mixed.gray[:-1], interior.gray, atol=1e-3)
+    np.testing.assert_allclose(mixed.rgb[:-1], interior.rgb, atol=1e-3)
