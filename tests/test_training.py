@@ -63,12 +63,18 @@ def test_train_export_and_ship_round_trip(tiny_renders, tmp_path):
     cfg = TrainConfig(
         name="tiny", features=(str(tmp_path / "f.npz"),), blocks=("gray_norm", "pose"), model="parallel_direction",
         target="light_dir_head", extra_targets=("ambient_ratio", "light_distance_m"), hidden=4, epochs=3,
-        split="identity", validation_fraction=0.3, test_fraction=0.3, gamma_augment=(0.8, 1.25), augment_copies=1,
+        extra_hidden=2, split="identity", validation_fraction=0.3, test_fraction=0.3, gamma_augment=(0.8, 1.25),
+        augment_copies=1,
     )  # fmt: skip
     metrics = train(cfg, tmp_path / "run")
     assert {"val", "test"} <= set(metrics) and (tmp_path / "run" / "loss.png").is_file()
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["outputs"] == ["head_dir_x", "head_dir_y", "head_dir_z", "ambient", "distance_m"]
+    import keras
+
+    model = keras.models.load_model(tmp_path / "run" / "model.keras", compile=False)
+    units = [model.get_layer(f"{n}_hidden").units for n in ("dir_x", "dir_y", "dir_z", "extra1", "extra2")]
+    assert units == [4, 4, 4, 2, 2]  # extra_hidden sizes the extra targets' branches only
     report = export(tmp_path / "run", tmp_path / "out")
     for variant in ("float32", "float16", "int8"):
         entry = report["variants"][variant]

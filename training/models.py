@@ -24,13 +24,13 @@ def fnn(n_in: int, n_out: int = 3, learning_rate: float = 1e-3, **_: Any) -> ker
 
 
 def _branches(
-    inp: keras.KerasTensor, n: int, hidden: int, names: list[str], dropout: float = 0.0
+    inp: keras.KerasTensor, hidden: list[int], names: list[str], dropout: float = 0.0
 ) -> list[keras.KerasTensor]:
-    """The thesis's parallel design: one independent Dense(hidden, relu) -> Dense(1) branch per output
+    """The thesis's parallel design: one independent Dense(hidden[i], relu) -> Dense(1) branch per output
     (with optional dropout on the hidden layer, active in training only)."""
     outs = []
-    for name in names[:n]:
-        h = layers.Dense(hidden, activation="relu", name=f"{name}_hidden")(inp)
+    for name, units in zip(names, hidden, strict=True):
+        h = layers.Dense(units, activation="relu", name=f"{name}_hidden")(inp)
         if dropout:
             h = layers.Dropout(dropout, name=f"{name}_dropout")(h)
         outs.append(layers.Dense(1, name=f"{name}_out")(h))
@@ -40,7 +40,7 @@ def _branches(
 def parallel(n_in: int, n_out: int = 3, hidden: int = 64, learning_rate: float = 1e-3, **_: Any) -> keras.Model:
     """Seed Parallel: three branches (x, y, z), concatenated -> Dense(3), MAE."""
     inp = keras.Input((n_in,), name="features")
-    x = layers.Concatenate()(_branches(inp, n_out, hidden, ["x", "y", "z"][:n_out]))
+    x = layers.Concatenate()(_branches(inp, [hidden] * n_out, ["x", "y", "z"][:n_out]))
     model = keras.Model(inp, layers.Dense(n_out, name="out")(x), name="parallel")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mae", metrics=["mse"])
     return model
@@ -68,18 +68,22 @@ def parallel_direction(
     n_in: int,
     n_out: int = 3,
     hidden: int = 16,
+    extra_hidden: int | None = None,
     learning_rate: float = 1e-3,
     dropout: float = 0.0,
     input_noise: float = 0.0,
     **_: Any,
 ) -> keras.Model:
     """Product model: one branch per output (direction x, y, z, then extra targets), angular loss.
+    The extra targets' branches have ``extra_hidden`` units (default ``hidden``): the direction is what the
+    size budget is spent on.
     ``input_noise`` (std of Gaussian noise on the standardised inputs) and ``dropout`` regularise training
     only; neither exists in the exported graph."""
     names = ["dir_x", "dir_y", "dir_z", "extra1", "extra2", "extra3"][:n_out]
     inp = keras.Input((n_in,), name="features")
     x = layers.GaussianNoise(input_noise, name="input_noise")(inp) if input_noise else inp
-    out = layers.Concatenate(name="out")(_branches(x, n_out, hidden, names, dropout))
+    units = [hidden] * min(n_out, 3) + [hidden if extra_hidden is None else extra_hidden] * (n_out - 3)
+    out = layers.Concatenate(name="out")(_branches(x, units, names, dropout))
     model = keras.Model(inp, out, name="parallel_direction")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=angular_loss, metrics=[direction_loss])
     return model

@@ -40,6 +40,7 @@ class TrainConfig:
     target: str = "light_dir_camera"  # "light_dir_head" (lightest.headpose frame) or "light_world_m" (seed xyz)
     extra_targets: tuple[str, ...] = ()  # e.g. ("ambient_ratio",)
     hidden: int = 16
+    extra_hidden: int | None = None  # product model: hidden units of the extra-target branches (default: hidden)
     epochs: int = 200
     batch_size: int = 64
     learning_rate: float = 1e-3
@@ -254,6 +255,7 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
         x_train.shape[1],
         n_out=y_train.shape[1],
         hidden=cfg.hidden,
+        extra_hidden=cfg.extra_hidden,
         learning_rate=cfg.learning_rate,
         dropout=cfg.dropout,
         input_noise=cfg.input_noise,
