@@ -31,10 +31,10 @@ def head_rotation(landmarks: FaceLandmarks) -> np.ndarray | None:
     # Plain Python floats on the four points: numpy's per-call overhead costs more than the arithmetic.
     right_eye, left_eye, forehead, chin = (landmarks.points[_AXIS_IDS] * frames.PIXEL_AXES_IN_CAMERA).tolist()
     x = _unit(_minus(left_eye, right_eye))
-    up = _minus(forehead, chin)
     if x is None:
         return None
-    y = _unit(_minus(up, [_dot(up, x) * c for c in x]))
+    up = _minus(forehead, chin)
+    y = _unit(_minus(up, [_dot(up, x) * c for c in x]))  # up, made orthogonal to x
     if y is None:
         return None
     z = [x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0]]
