@@ -17,8 +17,10 @@ __all__ = ["RADIUS_FRACTION", "Samples", "disc_radius", "sample_discs"]
 #: Disc radius as a fraction of face size (seed: 3 px for a ~200 px face on a 320x320 render).
 RADIUS_FRACTION = 0.015
 
-# ITU-R BT.601 luma weights in B, G, R order: the same gray OpenCV's BGR2GRAY computes.
-_GRAY_BGR = np.array([0.114, 0.587, 0.299], dtype=np.float32)
+# Mean B, G, R (rows) -> R, G, B and gray (columns). Gray: ITU-R BT.601 luma, as OpenCV's BGR2GRAY.
+_BGR_TO_RGB_GRAY = np.array(
+    [[0.0, 0.0, 1.0, 0.114], [0.0, 1.0, 0.0, 0.587], [1.0, 0.0, 0.0, 0.299]], dtype=np.float32
+)
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,7 @@ def _disc_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
 @cache
 def _mean_weights(disc_pixels: int) -> np.ndarray:
     """(P*3, 4) matrix taking a point's P gathered B, G, R pixels to its mean R, G, B and gray at once."""
-    weights = np.zeros((disc_pixels, 3, 4), dtype=np.float32)
-    weights[:, [0, 1, 2], [2, 1, 0]] = 1.0 / disc_pixels
-    weights[:, :, 3] = _GRAY_BGR / disc_pixels
-    return weights.reshape(disc_pixels * 3, 4)
+    return np.tile(_BGR_TO_RGB_GRAY / disc_pixels, (disc_pixels, 1))
 
 
 def sample_discs(bgr: np.ndarray, points_uv: np.ndarray, radius: int) -> Samples:
@@ -74,4 +73,5 @@ def sample_discs(bgr: np.ndarray, points_uv: np.ndarray, radius: int) -> Samples
     valid = counts > 0
     bgr_mean = sums / np.maximum(counts, 1)[:, None]
     bgr_mean[~valid] = np.nan
-    return Samples(gray=bgr_mean @ _GRAY_BGR, rgb=bgr_mean[:, ::-1], valid=valid, radius=radius)
+    means = bgr_mean @ _BGR_TO_RGB_GRAY
+    return Samples(gray=means[:, 3], rgb=means[:, :3], valid=valid, radius=radius)
