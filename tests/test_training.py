@@ -64,7 +64,7 @@ def test_train_export_and_ship_round_trip(tiny_renders, tmp_path):
         name="tiny", features=(str(tmp_path / "f.npz"),), blocks=("gray_norm", "pose"), model="parallel_direction",
         target="light_dir_head", extra_targets=("ambient_ratio", "light_distance_m"), hidden=4, epochs=3,
         extra_hidden=2, split="identity", validation_fraction=0.3, test_fraction=0.3, gamma_augment=(0.8, 1.25),
-        augment_copies=1,
+        augment_copies=1, direction_loss="chord",
     )  # fmt: skip
     metrics = train(cfg, tmp_path / "run")
     assert {"val", "test"} <= set(metrics) and (tmp_path / "run" / "loss.png").is_file()
@@ -123,3 +123,32 @@ def test_seed_position_model_runs_in_the_runtime_with_dlib(tiny_renders, tmp_pat
     with Estimator(landmarks="dlib", model_path=tmp_path / "out" / "tiny-seed-float32.tflite") as est:
         r = est.estimate(load_image(EXAMPLE))
     assert r.method == "model" and r.landmarks.shape == (68, 3) and r.light_points.shape == (79, 2)
+
+
+def test_direction_losses_measure_the_angle():
+    """1 - cos grows with the angle squared, the chord |u - v| = 2 sin(angle / 2) linearly; both ignore the
+    prediction's length and the extra outputs' own error is added as MAE."""
+    pytest.importorskip("tensorflow", reason="the train extra (tensorflow-cpu) is needed to train")
+    from training.models import angular_loss, chord_distance, chord_loss, direction_loss
+
+    angles = np.radians([1.0, 10.0, 60.0, 150.0])
+    truth = np.stack([np.zeros(4), np.zeros(4), np.ones(4)], axis=1).astype(np.float32)
+    pred = 3.0 * np.stack([np.sin(angles), np.zeros(4), np.cos(angles)], axis=1).astype(np.float32)
+    assert np.allclose(np.asarray(chord_distance(truth, pred)), 2 * np.sin(angles / 2), atol=1e-4)
+    assert np.allclose(np.asarray(direction_loss(truth, pred)), 1 - np.cos(angles), atol=1e-5)
+    unit = pred / 3.0
+    extras = np.array([[0.5, 0.2]] * 4, np.float32)
+    with_extras = np.concatenate([truth, extras], axis=1), np.concatenate([unit, extras + 0.1], axis=1)
+    assert np.allclose(np.asarray(chord_loss(*with_extras)), 2 * np.sin(angles / 2) + 0.1, atol=1e-4)
+    assert np.allclose(np.asarray(angular_loss(*with_extras)), 1 - np.cos(angles) + 0.1, atol=1e-4)
+
+
+def test_seed_configs_refuse_product_only_options():
+    from training.train import TrainConfig
+
+    seed = dict(name="s", features=("f.npz",), blocks=("gray_raw",), model="parallel", target="light_world_m")
+    TrainConfig(**seed)
+    for option in ({"input_noise": 0.3}, {"dropout": 0.1}, {"extra_hidden": 8}, {"direction_loss": "chord"}):
+        with pytest.raises(ValueError, match=f"{next(iter(option))}: only the parallel_direction model"):
+            TrainConfig(**seed, **option)
+    TrainConfig(**{**seed, "model": "parallel_direction", "target": "light_dir_head"}, input_noise=0.3)

@@ -29,6 +29,11 @@ from training.features import FeatureSet
 REPO = Path(__file__).resolve().parents[1]
 
 
+PRODUCT_MODEL = "parallel_direction"
+#: Options only the product model reads, with their defaults: a seed config that sets one is refused, not ignored.
+PRODUCT_ONLY: dict[str, Any] = {"extra_hidden": None, "dropout": 0.0, "input_noise": 0.0, "direction_loss": "cosine"}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run (TOML keys of the same names)."""
@@ -56,9 +61,17 @@ class TrainConfig:
     patience: int = 30
     dropout: float = 0.0  # product model: dropout on each branch's hidden layer
     input_noise: float = 0.0  # product model: Gaussian noise std on the standardised inputs
+    direction_loss: str = "cosine"  # product model: "cosine" (1 - cos) or "chord" (|u - v|, ~ the angle)
     seed: int = 0  # weights, shuffling and augmentation
     split_seed: int | None = None  # which people go to val/test (default: ``seed``)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.model != PRODUCT_MODEL:
+            product_only = [k for k, default in PRODUCT_ONLY.items() if getattr(self, k) != default]
+            if product_only:
+                names = ", ".join(product_only)
+                raise ValueError(f"{names}: only the {PRODUCT_MODEL} model has these, not {self.model!r}")
 
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
@@ -259,6 +272,7 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
         learning_rate=cfg.learning_rate,
         dropout=cfg.dropout,
         input_noise=cfg.input_noise,
+        loss=cfg.direction_loss,
     )
     out.mkdir(parents=True, exist_ok=True)
     monitor = MONITOR[cfg.model]
