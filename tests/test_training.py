@@ -64,7 +64,7 @@ def test_train_export_and_ship_round_trip(tiny_renders, tmp_path):
         name="tiny", features=(str(tmp_path / "f.npz"),), blocks=("gray_norm", "pose"), model="parallel_direction",
         target="light_dir_head", extra_targets=("ambient_ratio", "light_distance_m"), hidden=4, epochs=3,
         extra_hidden=2, split="identity", validation_fraction=0.3, test_fraction=0.3, gamma_augment=(0.8, 1.25),
-        augment_copies=1, direction_loss="chord",
+        augment_copies=1, direction_loss="chord", shared_hidden=6,
     )  # fmt: skip
     metrics = train(cfg, tmp_path / "run")
     assert {"val", "test"} <= set(metrics) and (tmp_path / "run" / "loss.png").is_file()
@@ -75,6 +75,7 @@ def test_train_export_and_ship_round_trip(tiny_renders, tmp_path):
     model = keras.models.load_model(tmp_path / "run" / "model.keras", compile=False)
     units = [model.get_layer(f"{n}_hidden").units for n in ("dir_x", "dir_y", "dir_z", "extra1", "extra2")]
     assert units == [4, 4, 4, 2, 2]  # extra_hidden sizes the extra targets' branches only
+    assert model.get_layer("shared_hidden").units == 6 and model.get_layer("dir_x_hidden").kernel.shape[0] == 6
     report = export(tmp_path / "run", tmp_path / "out")
     for variant in ("float32", "float16", "int8"):
         entry = report["variants"][variant]
@@ -148,7 +149,13 @@ def test_seed_configs_refuse_product_only_options():
 
     seed = dict(name="s", features=("f.npz",), blocks=("gray_raw",), model="parallel", target="light_world_m")
     TrainConfig(**seed)
-    for option in ({"input_noise": 0.3}, {"dropout": 0.1}, {"extra_hidden": 8}, {"direction_loss": "chord"}):
+    for option in (
+        {"input_noise": 0.3},
+        {"dropout": 0.1},
+        {"extra_hidden": 8},
+        {"direction_loss": "chord"},
+        {"shared_hidden": 64},
+    ):
         with pytest.raises(ValueError, match=f"{next(iter(option))}: only the parallel_direction model"):
             TrainConfig(**seed, **option)
     TrainConfig(**{**seed, "model": "parallel_direction", "target": "light_dir_head"}, input_noise=0.3)

@@ -94,11 +94,14 @@ def parallel_direction(
     dropout: float = 0.0,
     input_noise: float = 0.0,
     loss: str = "cosine",
+    shared_hidden: int | None = None,
     **_: Any,
 ) -> keras.Model:
     """Product model: one branch per output (direction x, y, z, then extra targets), angular loss.
     The extra targets' branches have ``extra_hidden`` units (default ``hidden``): the direction is what the
-    size budget is spent on.
+    size budget is spent on. ``shared_hidden`` puts one Dense(relu) layer of that width in front of all
+    branches: the input projection is learnt once instead of once per branch, which buys depth and wider
+    branches for the same parameter count.
     ``input_noise`` (std of Gaussian noise on the standardised inputs) and ``dropout`` regularise training
     only; neither exists in the exported graph. ``loss`` names the direction loss (:data:`DIRECTION_LOSSES`)."""
     if loss not in DIRECTION_LOSSES:
@@ -106,6 +109,8 @@ def parallel_direction(
     names = ["dir_x", "dir_y", "dir_z", "extra1", "extra2", "extra3"][:n_out]
     inp = keras.Input((n_in,), name="features")
     x = layers.GaussianNoise(input_noise, name="input_noise")(inp) if input_noise else inp
+    if shared_hidden:
+        x = layers.Dense(shared_hidden, activation="relu", name="shared_hidden")(x)
     units = [hidden] * min(n_out, 3) + [hidden if extra_hidden is None else extra_hidden] * (n_out - 3)
     out = layers.Concatenate(name="out")(_branches(x, units, names, dropout))
     model = keras.Model(inp, out, name="parallel_direction")

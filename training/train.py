@@ -31,7 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 PRODUCT_MODEL = "parallel_direction"
 #: Options only the product model reads, with their defaults: a seed config that sets one is refused, not ignored.
-PRODUCT_ONLY: dict[str, Any] = {"extra_hidden": None, "dropout": 0.0, "input_noise": 0.0, "direction_loss": "cosine"}
+PRODUCT_ONLY: dict[str, Any] = {
+    "extra_hidden": None, "dropout": 0.0, "input_noise": 0.0, "direction_loss": "cosine", "shared_hidden": None,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class TrainConfig:
     dropout: float = 0.0  # product model: dropout on each branch's hidden layer
     input_noise: float = 0.0  # product model: Gaussian noise std on the standardised inputs
     direction_loss: str = "cosine"  # product model: "cosine" (1 - cos) or "chord" (|u - v|, ~ the angle)
+    shared_hidden: int | None = None  # product model: one Dense(relu) layer of this width before the branches
     seed: int = 0  # weights, shuffling and augmentation
     split_seed: int | None = None  # which people go to val/test (default: ``seed``)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -273,6 +276,7 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
         dropout=cfg.dropout,
         input_noise=cfg.input_noise,
         loss=cfg.direction_loss,
+        shared_hidden=cfg.shared_hidden,
     )
     out.mkdir(parents=True, exist_ok=True)
     monitor = MONITOR[cfg.model]
