@@ -30,10 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 PRODUCT_MODEL = "parallel_direction"
-#: Options only the product model reads, with their defaults: a seed config that sets one is refused, not ignored.
-PRODUCT_ONLY: dict[str, Any] = {
-    "extra_hidden": None, "dropout": 0.0, "input_noise": 0.0, "direction_loss": "cosine", "shared_hidden": None,
-}  # fmt: skip
+#: Options only the product model reads: a seed config that sets one away from its default is refused, not ignored.
+PRODUCT_ONLY = ("extra_hidden", "dropout", "input_noise", "direction_loss", "shared_hidden")
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.model != PRODUCT_MODEL:
-            product_only = [k for k, default in PRODUCT_ONLY.items() if getattr(self, k) != default]
+            fields = self.__dataclass_fields__
+            product_only = [k for k in PRODUCT_ONLY if getattr(self, k) != fields[k].default]
             if product_only:
                 names = ", ".join(product_only)
                 raise ValueError(f"{names}: only the {PRODUCT_MODEL} model has these, not {self.model!r}")
