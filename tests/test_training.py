@@ -64,7 +64,7 @@ def test_train_export_and_ship_round_trip(tiny_renders, tmp_path):
         name="tiny", features=(str(tmp_path / "f.npz"),), blocks=("gray_norm", "pose"), model="parallel_direction",
         target="light_dir_head", extra_targets=("ambient_ratio", "light_distance_m"), hidden=4, epochs=3,
         extra_hidden=2, split="identity", validation_fraction=0.3, test_fraction=0.3, gamma_augment=(0.8, 1.25),
-        augment_copies=1, direction_loss="chord", shared_hidden=6,
+        augment_copies=1, direction_loss="chord", shared_hidden=6, quantization_aware=True,
     )  # fmt: skip
     metrics = train(cfg, tmp_path / "run")
     assert {"val", "test"} <= set(metrics) and (tmp_path / "run" / "loss.png").is_file()
@@ -155,7 +155,47 @@ def test_seed_configs_refuse_product_only_options():
         {"extra_hidden": 8},
         {"direction_loss": "chord"},
         {"shared_hidden": 64},
+        {"quantization_aware": True},
     ):
         with pytest.raises(ValueError, match=f"{next(iter(option))}: only the parallel_direction model"):
             TrainConfig(**seed, **option)
     TrainConfig(**{**seed, "model": "parallel_direction", "target": "light_dir_head"}, input_noise=0.3)
+
+
+def test_quantization_aware_weights_are_exact_in_int8():
+    """Trained through the int8 grid and snapped, every FULLY_CONNECTED weight of the int8 export dequantizes
+    to the float model's weight exactly; a model trained without it does not."""
+    pytest.importorskip("tensorflow", reason="the train extra (tensorflow-cpu) is needed to train")
+    from ai_edge_litert.interpreter import Interpreter
+
+    from export.convert import convert
+    from training.models import parallel_direction, snap_to_int8_grid
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 20)).astype(np.float32)
+    y = np.concatenate([x[:, :3] / np.linalg.norm(x[:, :3], axis=1, keepdims=True), x[:, 3:5]], axis=1)
+
+    def worst_weight_error(quantization_aware: bool) -> float:
+        model = parallel_direction(
+            20, n_out=5, hidden=8, extra_hidden=4, loss="chord", shared_hidden=12, quantization_aware=quantization_aware
+        )
+        model.fit(x, y, epochs=2, verbose=0)
+        if quantization_aware:
+            snapped = snap_to_int8_grid(model)
+            assert np.allclose(snapped.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+            model = snapped
+        kernels = [layer.get_weights()[0].T for layer in model.layers if layer.get_weights()]
+        interpreter = Interpreter(model_content=convert(model, "int8", x[:64]))
+        interpreter.allocate_tensors()
+        errors = []
+        for op in interpreter._get_ops_details():  # each FULLY_CONNECTED's weight tensor (input 1)
+            if op["op_name"] != "FULLY_CONNECTED":
+                continue
+            detail = interpreter._get_tensor_details(op["inputs"][1], 0)
+            weights = interpreter.get_tensor(detail["index"]) * detail["quantization_parameters"]["scales"][:, None]
+            errors.append(min(np.abs(weights - k).max() for k in kernels if k.shape == weights.shape))
+        assert len(errors) == len(kernels)
+        return max(errors)
+
+    assert worst_weight_error(True) < 1e-6
+    assert worst_weight_error(False) > 1e-4

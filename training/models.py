@@ -8,9 +8,50 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 MODELS = ("fnn", "parallel", "parallel_direction")
+
+
+def int8_grid(kernel: Any) -> Any:
+    """A Dense kernel rounded to TFLite's int8 grid for FULLY_CONNECTED weights: symmetric, one scale per
+    output unit, scale = max |w| / 127. Works on tensors and numpy arrays alike."""
+    scale = ops.maximum(ops.max(ops.abs(kernel), axis=0, keepdims=True), 1e-12) / 127.0
+    return ops.round(kernel / scale) * scale
+
+
+@keras.saving.register_keras_serializable(package="lightest")
+class Int8GridDense(layers.Dense):
+    """Dense that computes with its kernel on the int8 grid (:func:`int8_grid`) and passes gradients
+    straight through the rounding: quantisation-aware training for the weights. The kernel learns to be
+    accurate *after* rounding, so the int8 export loses nothing to weight quantisation.
+    :func:`snap_to_int8_grid` turns a trained model back into plain Dense layers."""
+
+    def call(self, inputs: Any, training: Any = None) -> Any:
+        kernel = self.kernel + ops.stop_gradient(int8_grid(self.kernel) - self.kernel)
+        x = ops.matmul(inputs, kernel)
+        if self.use_bias:
+            x = ops.add(x, self.bias)
+        return self.activation(x) if self.activation is not None else x
+
+
+def snap_to_int8_grid(model: keras.Model) -> keras.Model:
+    """The same network with plain Dense layers whose kernels lie on the int8 grid: the float model the
+    int8 export reproduces up to activation rounding. Compiled like ``model`` (by Keras's cloning)."""
+
+    def plain(layer: layers.Layer) -> layers.Layer:
+        kind = layers.Dense if isinstance(layer, Int8GridDense) else type(layer)
+        return kind.from_config(layer.get_config())
+
+    with keras.saving.custom_object_scope(CUSTOM_OBJECTS):
+        snapped = keras.models.clone_model(model, clone_function=plain)
+    for src, dst in zip(model.layers, snapped.layers, strict=True):
+        weights = src.get_weights()
+        if isinstance(src, Int8GridDense):
+            weights[0] = np.asarray(ops.convert_to_numpy(int8_grid(weights[0])), dtype=weights[0].dtype)
+        dst.set_weights(weights)
+    return snapped
 
 
 def fnn(n_in: int, n_out: int = 3, learning_rate: float = 1e-3, **_: Any) -> keras.Model:
@@ -24,16 +65,20 @@ def fnn(n_in: int, n_out: int = 3, learning_rate: float = 1e-3, **_: Any) -> ker
 
 
 def _branches(
-    inp: keras.KerasTensor, hidden: list[int], names: list[str], dropout: float = 0.0
+    inp: keras.KerasTensor,
+    hidden: list[int],
+    names: list[str],
+    dropout: float = 0.0,
+    dense: type[layers.Dense] = layers.Dense,
 ) -> list[keras.KerasTensor]:
     """The thesis's parallel design: one independent Dense(hidden[i], relu) -> Dense(1) branch per output
     (with optional dropout on the hidden layer, active in training only)."""
     outs = []
     for name, units in zip(names, hidden, strict=True):
-        h = layers.Dense(units, activation="relu", name=f"{name}_hidden")(inp)
+        h = dense(units, activation="relu", name=f"{name}_hidden")(inp)
         if dropout:
             h = layers.Dropout(dropout, name=f"{name}_dropout")(h)
-        outs.append(layers.Dense(1, name=f"{name}_out")(h))
+        outs.append(dense(1, name=f"{name}_out")(h))
     return outs
 
 
@@ -95,6 +140,7 @@ def parallel_direction(
     input_noise: float = 0.0,
     loss: str = "cosine",
     shared_hidden: int | None = None,
+    quantization_aware: bool = False,
     **_: Any,
 ) -> keras.Model:
     """Product model: one branch per output (direction x, y, z, then extra targets), angular loss.
@@ -103,16 +149,18 @@ def parallel_direction(
     branches: the input projection is learnt once instead of once per branch, which buys depth and wider
     branches for the same parameter count.
     ``input_noise`` (std of Gaussian noise on the standardised inputs) and ``dropout`` regularise training
-    only; neither exists in the exported graph. ``loss`` names the direction loss (:data:`DIRECTION_LOSSES`)."""
+    only; neither exists in the exported graph. ``loss`` names the direction loss (:data:`DIRECTION_LOSSES`).
+    ``quantization_aware`` trains every Dense through the int8 weight grid (:class:`Int8GridDense`)."""
     if loss not in DIRECTION_LOSSES:
         raise ValueError(f"direction_loss must be one of {sorted(DIRECTION_LOSSES)}, got {loss!r}")
     names = ["dir_x", "dir_y", "dir_z", "extra1", "extra2", "extra3"][:n_out]
     inp = keras.Input((n_in,), name="features")
     x = layers.GaussianNoise(input_noise, name="input_noise")(inp) if input_noise else inp
+    dense = Int8GridDense if quantization_aware else layers.Dense
     if shared_hidden:
-        x = layers.Dense(shared_hidden, activation="relu", name="shared_hidden")(x)
+        x = dense(shared_hidden, activation="relu", name="shared_hidden")(x)
     units = [hidden] * min(n_out, 3) + [hidden if extra_hidden is None else extra_hidden] * (n_out - 3)
-    out = layers.Concatenate(name="out")(_branches(x, units, names, dropout))
+    out = layers.Concatenate(name="out")(_branches(x, units, names, dropout, dense))
     model = keras.Model(inp, out, name="parallel_direction")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=DIRECTION_LOSSES[loss], metrics=[direction_loss])
     return model

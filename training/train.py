@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 PRODUCT_MODEL = "parallel_direction"
 #: Options only the product model reads: a seed config that sets one away from its default is refused, not ignored.
-PRODUCT_ONLY = ("extra_hidden", "dropout", "input_noise", "direction_loss", "shared_hidden")
+PRODUCT_ONLY = ("extra_hidden", "dropout", "input_noise", "direction_loss", "shared_hidden", "quantization_aware")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class TrainConfig:
     input_noise: float = 0.0  # product model: Gaussian noise std on the standardised inputs
     direction_loss: str = "cosine"  # product model: "cosine" (1 - cos) or "chord" (|u - v|, ~ the angle)
     shared_hidden: int | None = None  # product model: one Dense(relu) layer of this width before the branches
+    quantization_aware: bool = False  # product model: train the weights through the int8 grid (training.models)
     seed: int = 0  # weights, shuffling and augmentation
     split_seed: int | None = None  # which people go to val/test (default: ``seed``)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -246,7 +247,7 @@ def angle_stats(errors: np.ndarray) -> dict[str, float]:
 def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
     import keras
 
-    from training.models import BUILDERS, MONITOR
+    from training.models import BUILDERS, MONITOR, snap_to_int8_grid
     from training.plots import plot_error_by_angle, plot_loss
 
     keras.utils.set_random_seed(cfg.seed)
@@ -276,6 +277,7 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
         input_noise=cfg.input_noise,
         loss=cfg.direction_loss,
         shared_hidden=cfg.shared_hidden,
+        quantization_aware=cfg.quantization_aware,
     )
     out.mkdir(parents=True, exist_ok=True)
     monitor = MONITOR[cfg.model]
@@ -296,6 +298,8 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
             keras.callbacks.TensorBoard(log_dir=str(out / "logs")),
         ],
     )
+    if cfg.quantization_aware:
+        model = snap_to_int8_grid(model)
     model.save(out / "model.keras")
     metrics: dict[str, Any] = {"loss": {k: float(v[-1]) for k, v in history.history.items() if "loss" in k}}
     metrics["best_val_loss"] = float(min(history.history["val_loss"]))
