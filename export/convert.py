@@ -4,7 +4,7 @@
 
 For each of float32, float16 and full-int8 (representative data = the run's own training features):
 the ``.tflite``, its ``.card.json`` (inputs in order, standardisation, light-point set, outputs and
-their frame, training data hashes, metrics), a parity report against Keras on the run's evaluation
+their frame, training data hashes and config, metrics), a parity report against Keras on the run's evaluation
 rows, and the op list with ``tf.lite.experimental.Analyzer``'s GPU-delegate compatibility.
 ``--install NAME`` copies the three variants (+ cards) into ``lightest/models/NAME-<variant>.tflite``;
 ``--default VARIANT`` also makes that variant ``lightest/models/default.tflite``, Estimator's default model:
@@ -88,6 +88,18 @@ def parity(run: KerasRun, path: Path, x: np.ndarray, truth: np.ndarray, rotation
     }
 
 
+def weight_rounding_drift(run: KerasRun, x: np.ndarray, rotations: np.ndarray) -> float:
+    """Median angle between the Keras model and the same model with its kernels on the int8 grid
+    (activations kept float): the share of the int8 drift that ``quantization_aware`` training removes
+    (zero for a model trained with it)."""
+    from training.models import snap_to_int8_grid
+
+    rounded = snap_to_int8_grid(run.model)
+    d_float = run.directions(run.model.predict(x, verbose=0, batch_size=1024), rotations)
+    d_rounded = run.directions(rounded.predict(x, verbose=0, batch_size=1024), rotations)
+    return float(np.median(frames.angle_between_deg(d_float, d_rounded)))
+
+
 def card_for(run: KerasRun, variant: str, extra: dict[str, Any]) -> ModelCard:
     r = run.run
     return ModelCard(
@@ -105,6 +117,7 @@ def card_for(run: KerasRun, variant: str, extra: dict[str, Any]) -> ModelCard:
             "landmarks": r["landmarks"],
             "output_frame": "camera: +x image right, +y image up, +z toward the camera (lightest.frames)",
             "training_data_hashes": r["dataset_hashes"],
+            "training_config": r["config"],  # e.g. quantization_aware: int8 weights exactly the float ones
             "training_metrics": r["metrics"],
             **extra,
         },
@@ -133,6 +146,10 @@ def export(run_dir: Path, out: Path, install: str | None = None, default: str | 
         path.write_bytes(convert(run.model, variant, representative))
         info = analyze(path)
         par = parity(run, path, x_eval, truth, rotations)
+        note = ""
+        if variant == "int8":
+            drift = par["weight_rounding_median_angle_diff_deg"] = weight_rounding_drift(run, x_eval, rotations)
+            note = f", weight rounding alone {drift:.3f} deg"
         entry = {
             "file": path.name,
             "bytes": path.stat().st_size,
@@ -148,7 +165,7 @@ def export(run_dir: Path, out: Path, install: str | None = None, default: str | 
             f"{variant:>8}: {entry['bytes']:>7} B, ops {','.join(entry['ops'])}, "
             f"GPU ok {entry['gpu_delegate_compatible']}, "
             f"max |diff| {par['max_abs_output_diff']:.4f}, angle diff median {par['median_angle_diff_deg']:.3f} deg, "
-            f"median error {par['tflite_median_error_deg']:.2f} deg (Keras {par['keras_median_error_deg']:.2f})",
+            f"median error {par['tflite_median_error_deg']:.2f} deg (Keras {par['keras_median_error_deg']:.2f}){note}",
             file=sys.stderr,
         )
     (out / "export_report.json").write_text(json.dumps(report, indent=1))

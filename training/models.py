@@ -37,8 +37,10 @@ class Int8GridDense(layers.Dense):
 
 
 def snap_to_int8_grid(model: keras.Model) -> keras.Model:
-    """The same network with plain Dense layers whose kernels lie on the int8 grid: the float model the
-    int8 export reproduces up to activation rounding. Compiled like ``model`` (by Keras's cloning)."""
+    """The same network with plain Dense layers whose kernels are rounded to the int8 grid. After
+    quantization-aware training this is the float model the int8 export reproduces up to activation
+    rounding; for any other model it isolates what weight rounding alone costs. Compiled like ``model``
+    (by Keras's cloning)."""
 
     def plain(layer: layers.Layer) -> layers.Layer:
         kind = layers.Dense if isinstance(layer, Int8GridDense) else type(layer)
@@ -48,7 +50,7 @@ def snap_to_int8_grid(model: keras.Model) -> keras.Model:
         snapped = keras.models.clone_model(model, clone_function=plain)
     for src, dst in zip(model.layers, snapped.layers, strict=True):
         weights = src.get_weights()
-        if isinstance(src, Int8GridDense):
+        if isinstance(src, layers.Dense):
             weights[0] = np.asarray(ops.convert_to_numpy(int8_grid(weights[0])), dtype=weights[0].dtype)
         dst.set_weights(weights)
     return snapped
