@@ -16,7 +16,7 @@ MODELS = ("fnn", "parallel", "parallel_direction")
 
 def int8_grid(kernel: Any) -> Any:
     """A Dense kernel rounded to TFLite's int8 grid for FULLY_CONNECTED weights: symmetric, one scale per
-    output unit, scale = max |w| / 127. Works on tensors and numpy arrays alike."""
+    output unit, scale = max |w| / 127. Takes a tensor or numpy array, returns a backend tensor."""
     scale = ops.maximum(ops.max(ops.abs(kernel), axis=0, keepdims=True), 1e-12) / 127.0
     return ops.round(kernel / scale) * scale
 
