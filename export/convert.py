@@ -69,9 +69,11 @@ def analyze(path: Path) -> dict[str, Any]:
     return {"ops": ops, "gpu_delegate_compatible": gpu_ok, "analyzer_report": text}
 
 
-def parity(run: KerasRun, path: Path, x: np.ndarray, truth: np.ndarray, rotations: np.ndarray) -> dict[str, float]:
-    """Keras vs LiteRT on the same standardised rows: output and angle differences, and errors vs truth."""
-    keras_out = run.model.predict(x, verbose=0, batch_size=1024)
+def parity(
+    run: KerasRun, path: Path, x: np.ndarray, keras_out: np.ndarray, truth: np.ndarray, rotations: np.ndarray
+) -> dict[str, float]:
+    """Keras (``keras_out`` on ``x``) vs LiteRT on the same standardised rows: output and angle differences,
+    and errors vs truth."""
     runner = TFLiteRegressor(path)
     lite_out = np.stack([runner.predict(row) for row in x])
     d_keras, d_lite = run.directions(keras_out, rotations), run.directions(lite_out, rotations)
@@ -88,14 +90,14 @@ def parity(run: KerasRun, path: Path, x: np.ndarray, truth: np.ndarray, rotation
     }
 
 
-def weight_rounding_drift(run: KerasRun, x: np.ndarray, rotations: np.ndarray) -> float:
-    """Median angle between the Keras model and the same model with its kernels on the int8 grid
-    (activations kept float): the share of the int8 drift that ``quantization_aware`` training removes
-    (zero for a model trained with it)."""
+def weight_rounding_drift(run: KerasRun, x: np.ndarray, keras_out: np.ndarray, rotations: np.ndarray) -> float:
+    """Median angle between the Keras model (``keras_out`` on ``x``) and the same model with its kernels on
+    the int8 grid (activations kept float): the share of the int8 drift that ``quantization_aware`` training
+    removes (zero for a model trained with it)."""
     from training.models import snap_to_int8_grid
 
     rounded = snap_to_int8_grid(run.model)
-    d_float = run.directions(run.model.predict(x, verbose=0, batch_size=1024), rotations)
+    d_float = run.directions(keras_out, rotations)
     d_rounded = run.directions(rounded.predict(x, verbose=0, batch_size=1024), rotations)
     return float(np.median(frames.angle_between_deg(d_float, d_rounded)))
 
@@ -139,16 +141,18 @@ def export(run_dir: Path, out: Path, install: str | None = None, default: str | 
     eval_rows = np.unique(eval_rows)
     x_eval, truth = standardise(eval_rows), fs.label("light_dir_camera")[eval_rows]
     rotations = fs.arrays["head_rotation"][eval_rows]
+    keras_out = run.model.predict(x_eval, verbose=0, batch_size=1024)  # the reference for every variant
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"run": str(run_dir), "variants": {}}
     for variant in VARIANTS:
         path = out / f"{run.name}-{variant}.tflite"
         path.write_bytes(convert(run.model, variant, representative))
         info = analyze(path)
-        par = parity(run, path, x_eval, truth, rotations)
+        par = parity(run, path, x_eval, keras_out, truth, rotations)
         note = ""
         if variant == "int8":
-            drift = par["weight_rounding_median_angle_diff_deg"] = weight_rounding_drift(run, x_eval, rotations)
+            drift = weight_rounding_drift(run, x_eval, keras_out, rotations)
+            par["weight_rounding_median_angle_diff_deg"] = drift
             note = f", weight rounding alone {drift:.3f} deg"
         entry = {
             "file": path.name,
