@@ -18,8 +18,8 @@ import logging
 import os
 import tempfile
 import threading
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
