@@ -12,14 +12,16 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["RADIUS_FRACTION", "Samples", "disc_radius", "sample_discs"]
+__all__ = ["LUMA_RGB", "RADIUS_FRACTION", "Samples", "disc_offsets", "disc_radius", "sample_discs"]
 
 #: Disc radius as a fraction of face size (seed: 3 px for a ~200 px face on a 320x320 render).
 RADIUS_FRACTION = 0.015
 
-# Mean B, G, R (rows) -> R, G, B and gray (columns). Gray: ITU-R BT.601 luma, as OpenCV's BGR2GRAY.
+#: Gray from mean R, G, B: ITU-R BT.601 luma, as OpenCV's BGR2GRAY.
+LUMA_RGB = (0.299, 0.587, 0.114)
+# Mean B, G, R (rows) -> R, G, B and gray (columns).
 _BGR_TO_RGB_GRAY = np.array(
-    [[0.0, 0.0, 1.0, 0.114], [0.0, 1.0, 0.0, 0.587], [1.0, 0.0, 0.0, 0.299]], dtype=np.float32
+    [[0.0, 0.0, 1.0, LUMA_RGB[2]], [0.0, 1.0, 0.0, LUMA_RGB[1]], [1.0, 0.0, 0.0, LUMA_RGB[0]]], dtype=np.float32
 )
 
 
@@ -39,7 +41,8 @@ def disc_radius(face_size_px: float) -> int:
 
 
 @cache
-def _disc_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
+def disc_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(dx, dy)`` pixel offsets of every pixel in a disc of ``radius`` px, row by row."""
     yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     inside = xx * xx + yy * yy <= radius * radius
     return xx[inside].astype(np.intp), yy[inside].astype(np.intp)
@@ -55,7 +58,7 @@ def sample_discs(bgr: np.ndarray, points_uv: np.ndarray, radius: int) -> Samples
     """Mean colour in a disc of ``radius`` px around each ``(u, v)`` point of a BGR uint8 image."""
     h, w = bgr.shape[:2]
     radius = int(radius)
-    dx, dy = _disc_offsets(radius)
+    dx, dy = disc_offsets(radius)
     centre = np.rint(points_uv[:, :2]).astype(np.intp)
     pixels_flat = bgr.reshape(-1, 3)
     if centre.min() >= radius and (np.array([w - 1 - radius, h - 1 - radius]) - centre).min() >= 0:
