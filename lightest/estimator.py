@@ -1,12 +1,17 @@
 """``Estimator``: image in, :class:`~lightest.result.LightEstimate` out.
 
-Pipeline: landmarks -> light-points -> disc sampling -> physics fit or TFLite regressor. The same
-:meth:`Estimator.observe` step produces training features, so training and runtime cannot drift apart.
+Pipeline, LiteRT end to end: face detector -> face mesh (both MediaPipe graphs, :mod:`lightest.face`) ->
+the light-head graph (:mod:`lightest.lighthead`: sampling, features, regressor, head axes in one
+``.tflite``). ``method="physics"`` and regressor-only models (the seed reproduction on dlib landmarks)
+measure the light-points in numpy instead (:class:`~lightest.observer.LightPointObserver`), which is also
+how training builds its features.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import time
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -19,6 +24,7 @@ from lightest import frames
 from lightest.features import NEEDS_NORMALS, LightPointObservation, feature_vector
 from lightest.image_io import load_image, to_bgr
 from lightest.landmarks import BACKENDS, FaceLandmarks
+from lightest.lighthead import LIGHT_HEAD_KIND, LightHead, LightHeadCard
 from lightest.lightpoints import LightPointSet
 from lightest.mirror import MirroredFeatures, merge_mirrored
 from lightest.model_card import DIRECTION_OUTPUTS, ModelCard, card_path_for
@@ -38,9 +44,22 @@ _GRAY = np.ones(3)
 
 
 def default_model_path() -> Path | None:
-    """The model bundled in ``lightest/models`` (``default.tflite`` + card), or None if not shipped."""
-    path = Path(str(resources.files("lightest.models").joinpath("default.tflite")))
+    """The light head bundled in ``lightest/models`` (``lighthead.tflite`` + card), or None if not shipped."""
+    path = Path(str(resources.files("lightest.models").joinpath("lighthead.tflite")))
     return path if path.is_file() and card_path_for(path).is_file() else None
+
+
+def _read_card(model_path: Path) -> LightHeadCard | ModelCard:
+    """The card beside ``model_path``: a light-head card or a regressor's :class:`ModelCard`."""
+    card_path = card_path_for(model_path)
+    if card_path.is_file():
+        try:
+            data = json.loads(card_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"model card {card_path} is not valid JSON: {exc}") from exc
+        if isinstance(data, dict) and data.get("kind") == LIGHT_HEAD_KIND:
+            return LightHeadCard.from_json(data, str(card_path))
+    return ModelCard.load(card_path)
 
 
 @dataclass(frozen=True)
@@ -50,10 +69,12 @@ class EstimatorOptions:
     Attributes:
         method: ``"auto"`` (bundled model if present, else physics), ``"physics"`` or ``"model"``.
         landmarks: ``"mediapipe"`` (468-point mesh with depth, default) or ``"dlib"`` (68 points, 2D).
-        model_path: a ``.tflite`` with its ``.card.json``; implies ``method="model"`` under ``"auto"``.
-        num_threads: interpreter threads for the regressor.
-        running_mode: ``"image"`` (every call independent, with detection retries) or ``"video"``
-            (consecutive frames of one stream; landmarks are tracked).
+        model_path: a light-head or regressor ``.tflite`` with its ``.card.json``; implies
+            ``method="model"`` under ``"auto"``.
+        num_threads: LiteRT threads of every graph (detector, mesh, light head).
+        running_mode: ``"image"`` (every call independent, with detection retries when nothing is found)
+            or ``"video"`` (consecutive frames of one stream; landmarks are tracked).
+        max_faces: most faces :meth:`Estimator.estimate_all` returns (largest first).
     """
 
     method: str = "auto"
@@ -61,6 +82,7 @@ class EstimatorOptions:
     model_path: str | os.PathLike[str] | None = None
     num_threads: int = 1
     running_mode: str = "image"
+    max_faces: int = 1
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -71,11 +93,14 @@ class EstimatorOptions:
             raise ValueError(f"running_mode must be one of {RUNNING_MODES}, got {self.running_mode!r}")
         if not isinstance(self.num_threads, int) or self.num_threads < 1:
             raise ValueError(f"num_threads must be a positive int, got {self.num_threads!r}")
+        if not isinstance(self.max_faces, int) or self.max_faces < 1:
+            raise ValueError(f"max_faces must be a positive int, got {self.max_faces!r}")
 
 
 @dataclass(frozen=True)
 class StageTimes:
-    """Wall time of each pipeline stage for one image, in milliseconds."""
+    """Wall time of each pipeline stage for one image, in milliseconds. With a light-head graph, sampling
+    happens inside the graph: ``sampling_ms`` is 0 and ``estimate_ms`` is the whole light head."""
 
     landmarks_ms: float
     sampling_ms: float
@@ -94,16 +119,21 @@ class Estimator:
     >>> r.direction, r.azimuth_deg, r.elevation_deg  # doctest: +SKIP
 
     Keyword arguments override fields of ``options`` (:class:`EstimatorOptions`). Holds native
-    resources: use it as a context manager or call :meth:`close`.
+    resources: use it as a context manager or call :meth:`close`; any call after :meth:`close` raises
+    ``RuntimeError``. One estimator may be shared by threads: calls are serialised (one LiteRT
+    interpreter per graph); for parallel throughput give each thread its own estimator.
     """
 
     def __init__(self, options: EstimatorOptions | None = None, **overrides: Any) -> None:
         options = replace(options or EstimatorOptions(), **overrides)
         self.options = options
+        self._lock = threading.RLock()
+        self._closed = False
         self.method, self._model, self._card = self._resolve_method(options)
+        self._head: LightHead | None = self._model if isinstance(self._model, LightHead) else None
         light_points = PHYSICS_LIGHT_POINTS if self._card is None else self._card.light_points
         self._mirrored_features: MirroredFeatures | None = None
-        if self._card is not None:  # as arrays once, not per frame
+        if isinstance(self._card, ModelCard):  # as arrays once, not per frame
             c = self._card
             self._card_arrays = tuple(
                 np.asarray(v, dtype=np.float64) for v in (c.input_mean, c.input_std, c.output_scale)
@@ -111,15 +141,21 @@ class Estimator:
             self._position_to_camera = None if c.position_to_camera is None else np.asarray(c.position_to_camera)
             if c.mirror_average:
                 self._mirrored_features = MirroredFeatures(c.light_points, c.features)
+        if self._head is not None and options.landmarks != "mediapipe":
+            raise ValueError("the light-head model samples the face mesh's crop: use landmarks='mediapipe'")
         self._observer = LightPointObserver(
             landmarks=options.landmarks,
             light_points=light_points,
             video=options.running_mode == "video",
             normals=self._card is None or bool(NEEDS_NORMALS & set(self._card.features)),
+            num_threads=options.num_threads,
+            max_faces=options.max_faces,
         )
 
     @staticmethod
-    def _resolve_method(options: EstimatorOptions) -> tuple[str, TFLiteRegressor | None, ModelCard | None]:
+    def _resolve_method(
+        options: EstimatorOptions,
+    ) -> tuple[str, TFLiteRegressor | LightHead | None, ModelCard | LightHeadCard | None]:
         model_path = options.model_path
         if options.method == "physics":
             if model_path is not None:
@@ -135,8 +171,10 @@ class Estimator:
                 if options.landmarks != "mediapipe":
                     raise ValueError("no bundled model for landmarks='dlib'; pass model_path=...")
                 return "physics", None, None
-        card = ModelCard.load(card_path_for(model_path))
-        model = TFLiteRegressor(model_path, num_threads=options.num_threads)
+        card = _read_card(Path(model_path))
+        if isinstance(card, LightHeadCard):
+            return "model", LightHead(model_path, card, num_threads=options.num_threads), card
+        model = TFLiteRegressor(model_path, num_threads=options.num_threads, sha256=card.sha256)
         if model.input_size != card.input_size:
             raise ValueError(f"{model_path}: model takes {model.input_size} inputs, card says {card.input_size}")
         if model.output_size != len(card.outputs):
@@ -150,8 +188,17 @@ class Estimator:
 
     # -- public API -----------------------------------------------------------------------------------
     def estimate(self, image: np.ndarray) -> LightEstimate | None:
-        """Light estimate for one image (uint8 gray, BGR or BGRA), or None when no face is found."""
+        """Light estimate of the largest face in one image (uint8 gray, BGR or BGRA), or None: no face."""
         return self._run(image)[0]
+
+    def estimate_all(self, image: np.ndarray) -> list[LightEstimate]:
+        """Light estimates of every face found (up to ``max_faces``), largest face first."""
+        bgr = to_bgr(image)
+        with self._lock:
+            self._check_open()
+            faces = self._observer.detect_all(bgr)
+            results = [self._estimate_face(bgr, face) for face in faces]
+        return [r for r in results if r is not None]
 
     def estimate_path(self, path: str | os.PathLike[str]) -> LightEstimate | None:
         """:meth:`estimate` on an image file."""
@@ -162,24 +209,47 @@ class Estimator:
         return self._run(image)
 
     def detect_landmarks(self, image: np.ndarray) -> FaceLandmarks | None:
-        """Just the landmark step: the face's landmarks in ``image``, or None."""
-        return self._observer.detect(to_bgr(image))
+        """Just the landmark step: the largest face's landmarks in ``image``, or None."""
+        bgr = to_bgr(image)
+        with self._lock:
+            self._check_open()
+            return self._observer.detect(bgr)
 
     def estimate_with_landmarks(self, image: np.ndarray, landmarks: FaceLandmarks) -> LightEstimate | None:
         """Estimate from landmarks you already have (from :meth:`detect_landmarks` or your own tracker,
-        in the backend's scheme): the "light head" alone, without face detection."""
+        in the backend's scheme): the "light head" alone, without face detection. Mesh landmarks without
+        a face crop get one made with the mesh model's tracking rule."""
         bgr = to_bgr(image)
-        return self._solve(bgr, landmarks, self._observer.measure(bgr, landmarks))
+        with self._lock:
+            self._check_open()
+            return self._estimate_face(bgr, landmarks)
 
     def observe(self, image: np.ndarray) -> tuple[FaceLandmarks, LightPointObservation] | None:
-        """Landmarks and light-point measurements of the face in ``image`` (None: no face).
+        """Landmarks and light-point measurements of the largest face in ``image`` (None: no face).
 
-        The same :class:`~lightest.observer.LightPointObserver` step training builds features with.
+        The same :class:`~lightest.observer.LightPointObserver` step training builds features with (on the
+        mesh it samples the face crop exactly as the light-head graph does).
         """
-        return self._observer.observe(image)
+        with self._lock:
+            self._check_open()
+            return self._observer.observe(image)
+
+    def reset(self) -> None:
+        """Video mode: forget the tracked faces, so the next frame starts a new stream."""
+        with self._lock:
+            self._check_open()
+            self._observer.reset()
 
     def close(self) -> None:
-        self._observer.close()
+        """Release the LiteRT interpreters; later calls raise ``RuntimeError``. Safe to call twice."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._observer.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this Estimator is closed; create a new one")
 
     def __enter__(self) -> Estimator:
         return self
@@ -190,30 +260,53 @@ class Estimator:
     # -- stages ---------------------------------------------------------------------------------------
     def _run(self, image: np.ndarray) -> tuple[LightEstimate | None, StageTimes]:
         bgr = to_bgr(image)
-        t0 = time.perf_counter()
-        landmarks = self._observer.detect(bgr)
-        t1 = time.perf_counter()
-        if landmarks is None:
-            return None, StageTimes((t1 - t0) * 1e3, 0.0, 0.0)
-        obs = self._observer.measure(bgr, landmarks)
-        t2 = time.perf_counter()
-        result = self._solve(bgr, landmarks, obs)
-        t3 = time.perf_counter()
+        with self._lock:
+            self._check_open()
+            t0 = time.perf_counter()
+            landmarks = self._observer.detect(bgr)
+            t1 = time.perf_counter()
+            if landmarks is None:
+                return None, StageTimes((t1 - t0) * 1e3, 0.0, 0.0)
+            if self._head is not None:
+                result = self._solve_light_head(bgr, landmarks)
+                t2 = t1
+            else:
+                obs = self._observer.measure(bgr, landmarks)
+                t2 = time.perf_counter()
+                result = self._solve(bgr, landmarks, obs)
+            t3 = time.perf_counter()
         return result, StageTimes((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
 
-    def _solve(self, bgr: np.ndarray, landmarks: FaceLandmarks, obs: LightPointObservation) -> LightEstimate | None:
+    def _estimate_face(self, bgr: np.ndarray, landmarks: FaceLandmarks) -> LightEstimate | None:
+        if self._head is not None:
+            return self._solve_light_head(bgr, landmarks)
+        return self._solve(bgr, landmarks, self._observer.measure(bgr, landmarks))
+
+    def _common(self, bgr: np.ndarray, landmarks: FaceLandmarks, light_points: np.ndarray) -> dict[str, Any]:
         h, w = bgr.shape[:2]
         x, y, bw, bh = landmarks.box
         x0, y0 = max(0, x), max(0, y)
-        common = {
+        return {
             "face_box": (x0, y0, min(w, x + bw) - x0, min(h, y + bh) - y0),
             "landmarks": landmarks.points,
-            "light_points": obs.points[:, :2],
+            "light_points": light_points,
             "method": self.method,
         }
+
+    def _solve(self, bgr: np.ndarray, landmarks: FaceLandmarks, obs: LightPointObservation) -> LightEstimate | None:
+        common = self._common(bgr, landmarks, obs.points[:, :2])
         if self._model is None:
             return self._solve_physics(obs, common)
         return self._solve_model(obs, common)
+
+    def _solve_light_head(self, bgr: np.ndarray, landmarks: FaceLandmarks) -> LightEstimate | None:
+        assert self._head is not None
+        crop = self._observer.with_crop(bgr, landmarks).crop
+        assert crop is not None
+        h, w = bgr.shape[:2]
+        out = self._head.run(crop.image, crop.points, crop.to_image, (w, h))
+        return self._light_estimate(out.direction, out.direction_norm, out.valid_fraction, out.extras,
+                                    self._common(bgr, landmarks, out.light_points))
 
     def _solve_physics(self, obs: LightPointObservation, common: dict[str, Any]) -> LightEstimate | None:
         assert obs.normals is not None
@@ -231,7 +324,7 @@ class Estimator:
 
     def _solve_model(self, obs: LightPointObservation, common: dict[str, Any]) -> LightEstimate | None:
         card, model = self._card, self._model
-        assert card is not None and model is not None
+        assert isinstance(card, ModelCard) and isinstance(model, TFLiteRegressor)
         mean, std, scale = self._card_arrays
         x = feature_vector(obs, card.features)
         raw_out = model.predict((x - mean) / std).astype(np.float64)
@@ -252,12 +345,26 @@ class Estimator:
             if obs.head_rotation is None:
                 raise ValueError("this model predicts head-frame directions and needs landmarks with depth")
             direction = obs.head_rotation @ direction
+        unit_length = None if kind == "seed_position" else norm
+        return self._light_estimate(direction, unit_length, float(obs.samples.valid.mean()), out, common)
+
+    def _light_estimate(
+        self,
+        direction: np.ndarray,
+        norm: float | None,
+        valid_fraction: float,
+        out: dict[str, Any],
+        common: dict[str, Any],
+    ) -> LightEstimate | None:
+        """The model's answer as a :class:`LightEstimate` (None when the direction is not finite)."""
+        if not np.isfinite(direction).all() or (norm is not None and (not np.isfinite(norm) or norm < 1e-6)):
+            return None
         ambient = float(np.clip(out["ambient"], 0.0, 1.0)) if "ambient" in out else None
         intensity = max(0.0, float(out["intensity"])) if "intensity" in out else None
         # Heuristic confidence: the share of light-points inside the image, times (for unit-vector outputs)
         # how close the raw output is to unit length, which in-distribution inputs keep near 1.
-        confidence = float(obs.samples.valid.mean())
-        if kind != "seed_position":
+        confidence = valid_fraction
+        if norm is not None:
             confidence *= float(np.clip(1.0 - abs(1.0 - norm), 0.0, 1.0))
         s = 1.0 if intensity is None else intensity
         a = 0.0 if ambient is None else ambient * s / max(1e-6, 1.0 - ambient)

@@ -49,6 +49,7 @@ class ModelCard:
         position_to_camera: (seed position models) 3x3 taking ``pos_x/y/z`` to a camera-frame direction.
         mirror_average: run the model on the face and on its mirror image and average (lightest.mirror);
             needs a direction output and a light-point set with a mirror table.
+        sha256: hex digest of the ``.tflite`` file; the runtime refuses a file that does not match.
         extra: anything else (training data hash, metrics, version) kept verbatim.
     """
 
@@ -61,6 +62,7 @@ class ModelCard:
     position_to_camera: tuple[tuple[float, float, float], ...] | None = None
     mirror_average: bool = False
     name: str = "unnamed"
+    sha256: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -103,6 +105,7 @@ class ModelCard:
             "outputs": list(self.outputs),
             "output_scale": list(self.output_scale),
             **({"mirror_average": True} if self.mirror_average else {}),
+            **({} if self.sha256 is None else {"sha256": self.sha256}),
             **(
                 {}
                 if self.position_to_camera is None
@@ -136,6 +139,7 @@ class ModelCard:
             "output_scale",
             "position_to_camera",
             "mirror_average",
+            "sha256",
         }
         try:
             return cls(
@@ -150,6 +154,7 @@ class ModelCard:
                 if data.get("position_to_camera") is None
                 else tuple(tuple(float(v) for v in row) for row in data["position_to_camera"]),
                 mirror_average=bool(data.get("mirror_average", False)),
+                sha256=None if data.get("sha256") is None else str(data["sha256"]),
                 extra={k: v for k, v in data.items() if k not in known},
             )
         except KeyError as exc:

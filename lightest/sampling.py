@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["LUMA_RGB", "RADIUS_FRACTION", "Samples", "disc_offsets", "disc_radius", "sample_discs"]
+__all__ = ["LUMA_RGB", "RADIUS_FRACTION", "Samples", "disc_offsets", "disc_radius", "sample_crop", "sample_discs"]
 
 #: Disc radius as a fraction of face size (seed: 3 px for a ~200 px face on a 320x320 render).
 RADIUS_FRACTION = 0.015
@@ -78,3 +78,25 @@ def sample_discs(bgr: np.ndarray, points_uv: np.ndarray, radius: int) -> Samples
     bgr_mean[~valid] = np.nan
     means = bgr_mean @ _BGR_TO_RGB_GRAY
     return Samples(gray=means[:, 3], rgb=means[:, :3], valid=valid, radius=radius)
+
+
+def sample_crop(
+    crop_rgb: np.ndarray, crop_uv: np.ndarray, crop_to_image: np.ndarray, image_size: tuple[int, int], radius: int
+) -> Samples:
+    """Disc means around ``crop_uv`` in a uint8 RGB face crop (the light head's sampling, in numpy).
+
+    Discs are clamped to the crop; a point is ``valid`` when its rounded position in the frame
+    (``crop_to_image @ (u, v, 1)``) lies inside the ``image_size = (width, height)`` frame, as in the
+    light-head graph (:mod:`lightest.lighthead`), which this matches to float rounding.
+    """
+    side = crop_rgb.shape[0]
+    dx, dy = disc_offsets(int(radius))
+    centre = np.rint(crop_uv[:, :2])
+    xs = np.clip(centre[:, :1] + dx, 0, side - 1).astype(np.intp)
+    ys = np.clip(centre[:, 1:2] + dy, 0, side - 1).astype(np.intp)
+    rgb = crop_rgb[ys, xs].astype(np.float32).mean(axis=1)
+    uv = np.rint(crop_uv[:, :2] @ crop_to_image[:, :2].T + crop_to_image[:, 2])
+    width, height = image_size
+    valid = (uv >= 0).all(axis=1) & (uv[:, 0] <= width - 1) & (uv[:, 1] <= height - 1)
+    gray = rgb @ np.asarray(LUMA_RGB, dtype=np.float32)
+    return Samples(gray=gray, rgb=rgb, valid=valid, radius=int(radius))

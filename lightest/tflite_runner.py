@@ -1,8 +1,8 @@
 """Run a ``.tflite`` regressor with LiteRT (``ai_edge_litert``), the interpreter phones use too.
 
-Falls back to ``tflite_runtime`` or TensorFlow's ``tf.lite`` only when LiteRT is missing. Quantised
-(int8/uint8) inputs and outputs are (de)quantised here with the tensor's own scale and zero point, so a
-caller always passes and gets float32.
+Quantised (int8/uint8) inputs and outputs are (de)quantised here with the tensor's own scale and zero
+point, so a caller always passes and gets float32. Files are opened by :func:`lightest.litert.open_interpreter`
+(sha256 check, quiet native logs, XNNPACK).
 """
 
 from __future__ import annotations
@@ -13,29 +13,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TFLiteRegressor", "load_interpreter_class"]
+from lightest.litert import open_interpreter
 
-
-def load_interpreter_class() -> Any:
-    """The first available ``Interpreter``: LiteRT, then tflite_runtime, then tf.lite."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-
-        return Interpreter
-    except ImportError:
-        pass
-    try:  # pragma: no cover - only without LiteRT
-        from tflite_runtime.interpreter import Interpreter
-
-        return Interpreter
-    except ImportError:
-        pass
-    try:  # pragma: no cover - only without LiteRT
-        import tensorflow as tf
-
-        return tf.lite.Interpreter
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("no TFLite interpreter: pip install ai-edge-litert") from exc
+__all__ = ["TFLiteRegressor"]
 
 
 def _quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
@@ -57,17 +37,9 @@ def _dequantize(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
 class TFLiteRegressor:
     """A single-input, single-output ``.tflite`` regressor: float32 vector in, float32 vector out."""
 
-    def __init__(self, model_path: str | os.PathLike[str], num_threads: int = 1) -> None:
+    def __init__(self, model_path: str | os.PathLike[str], num_threads: int = 1, sha256: str | None = None) -> None:
         path = Path(model_path)
-        if not path.is_file():
-            raise FileNotFoundError(f"model not found: {path}")
-        if num_threads < 1:
-            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
-        try:
-            self._interp = load_interpreter_class()(model_path=str(path), num_threads=num_threads)
-            self._interp.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise ValueError(f"{path} is not a loadable TFLite model: {exc}") from exc
+        self._interp = open_interpreter(path, num_threads=num_threads, sha256=sha256)
         inputs, outputs = self._interp.get_input_details(), self._interp.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
             raise ValueError(f"{path}: expected one input and one output, got {len(inputs)} and {len(outputs)}")

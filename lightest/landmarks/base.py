@@ -10,7 +10,22 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-__all__ = ["DetectionView", "FaceLandmarks", "LandmarkBackend", "detection_views"]
+__all__ = ["DetectionView", "FaceCrop", "FaceLandmarks", "LandmarkBackend", "detection_views"]
+
+
+@dataclass(frozen=True)
+class FaceCrop:
+    """The rotated square face crop a mesh model saw, and how it maps back to the frame.
+
+    Attributes:
+        image: ``(S, S, 3)`` uint8 RGB crop.
+        points: ``(468, 3)`` float32 mesh in crop pixels (u right, v down, depth toward the camera).
+        to_image: ``(2, 3)`` affine: frame ``(u, v) = to_image @ (u_crop, v_crop, 1)``.
+    """
+
+    image: np.ndarray = field(repr=False)
+    points: np.ndarray = field(repr=False)
+    to_image: np.ndarray = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -22,11 +37,15 @@ class FaceLandmarks:
             pixels (relative; 0 for 2D backends).
         scheme: ``"mediapipe468"`` or ``"dlib68"``: which landmark table the rows follow.
         has_depth: whether ``points[:, 2]`` carries depth.
+        crop: the face crop the mesh model saw (MediaPipe mesh only), which the light head samples.
+        score: the landmark model's face score in [0, 1] (MediaPipe mesh), else None.
     """
 
     points: np.ndarray = field(repr=False)
     scheme: str
     has_depth: bool
+    crop: FaceCrop | None = field(default=None, repr=False, compare=False)
+    score: float | None = None
 
     def __post_init__(self) -> None:
         pts = np.array(self.points, dtype=np.float64, copy=True)
@@ -50,11 +69,21 @@ class FaceLandmarks:
 
 
 class LandmarkBackend(Protocol):
-    """A face landmark detector. ``detect`` returns None when it finds no face."""
+    """A face landmark detector.
+
+    ``detect_all`` returns the faces found, largest first (empty: no face); ``detect`` the largest or None;
+    ``with_crop`` adds the face crop the light head samples; ``reset`` forgets faces tracked in video mode.
+    """
 
     scheme: str
 
     def detect(self, bgr: np.ndarray) -> FaceLandmarks | None: ...
+
+    def detect_all(self, bgr: np.ndarray) -> list[FaceLandmarks]: ...
+
+    def with_crop(self, bgr: np.ndarray, landmarks: FaceLandmarks) -> FaceLandmarks: ...
+
+    def reset(self) -> None: ...
 
     def close(self) -> None: ...
 

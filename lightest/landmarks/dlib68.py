@@ -45,7 +45,7 @@ class Dlib68:
 
     scheme = SCHEME
 
-    def __init__(self, upsample: int = 1, mesh_fallback: bool = True) -> None:
+    def __init__(self, upsample: int = 1, mesh_fallback: bool = True, num_threads: int = 1) -> None:
         try:
             import dlib
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -56,9 +56,9 @@ class Dlib68:
         self._upsample = upsample
         self._mesh = None
         if mesh_fallback:
-            from lightest.landmarks.mediapipe_mesh import MediaPipeMesh
+            from lightest.landmarks.mesh import MeshBackend
 
-            self._mesh = MediaPipeMesh()
+            self._mesh = MeshBackend(num_threads=num_threads)
 
     def detect(self, bgr: np.ndarray) -> FaceLandmarks | None:
         for view in detection_views(bgr):
@@ -78,6 +78,17 @@ class Dlib68:
             round(x + left * w), round(y + top * h), round(x + right * w), round(y + bottom * h)
         )
         return self._shape(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), rect, (0, 0))
+
+    def detect_all(self, bgr: np.ndarray) -> list[FaceLandmarks]:
+        """The one face dlib finds, as a list (empty: no face)."""
+        face = self.detect(bgr)
+        return [] if face is None else [face]
+
+    def with_crop(self, bgr: np.ndarray, landmarks: FaceLandmarks) -> FaceLandmarks:
+        raise ValueError("dlib's 68 points have no face crop; the light head needs landmarks='mediapipe'")
+
+    def reset(self) -> None:
+        """Nothing to forget: every image is detected afresh."""
 
     def _shape(self, gray: np.ndarray, rect: object, offset: tuple[int, int]) -> FaceLandmarks:
         shape = self._predictor(gray, rect)
