@@ -20,12 +20,14 @@ import json
 import os
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lightest import frames
+from lightest.litert import file_sha256
 from lightest.model_card import DIRECTION_OUTPUTS, ModelCard, card_path_for
 from lightest.tflite_runner import TFLiteRegressor
 from training.runs import KerasRun
@@ -163,7 +165,8 @@ def export(run_dir: Path, out: Path, install: str | None = None, default: str | 
             "parity": par,
         }
         (out / f"{run.name}-{variant}.analyzer.txt").write_text(info["analyzer_report"])
-        card_for(run, variant, {"export": {k: v for k, v in entry.items() if k != "file"}}).save(card_path_for(path))
+        card = card_for(run, variant, {"export": {k: v for k, v in entry.items() if k != "file"}})
+        replace(card, sha256=file_sha256(path)).save(card_path_for(path))
         report["variants"][variant] = entry
         print(
             f"{variant:>8}: {entry['bytes']:>7} B, ops {','.join(entry['ops'])}, "
@@ -182,6 +185,14 @@ def export(run_dir: Path, out: Path, install: str | None = None, default: str | 
             shutil.copyfile(card_path_for(src), card_path_for(dst))
             print(f"installed {src.name} as {dst.relative_to(REPO)}", file=sys.stderr)
     return report
+
+
+def record_sha256(paths: list[Path]) -> None:
+    """Write each ``.tflite``'s sha256 into its card (for files exported before cards carried it)."""
+    for path in paths:
+        card_path = card_path_for(path)
+        replace(ModelCard.load(card_path), sha256=file_sha256(path)).save(card_path)
+        print(f"{card_path}: sha256 recorded", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

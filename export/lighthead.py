@@ -161,6 +161,24 @@ def convert(function: Any) -> bytes:
         return conv.convert()
 
 
+def tensor_positions(path: Path) -> dict[str, dict[str, int]]:
+    """Signature name -> position among the graph's inputs / outputs: what APIs without signature runners
+    (``interpreter.input(at:)`` on iOS, ``getInputTensor(i)`` on Android) index by."""
+    from lightest.litert import open_interpreter
+
+    interp = open_interpreter(path)
+    signature = interp.get_signature_runner()
+    out: dict[str, dict[str, int]] = {}
+    for kind, details, named in (
+        ("inputs", interp.get_input_details(), signature.get_input_details()),
+        ("outputs", interp.get_output_details(), signature.get_output_details()),
+    ):
+        position = {d["index"]: i for i, d in enumerate(details)}
+        by_position = sorted(named.items(), key=lambda kv: position[kv[1]["index"]])
+        out[kind] = {name: position[d["index"]] for name, d in by_position}
+    return out
+
+
 def export_light_head(regressor_path: Path, out: Path, install: bool = False) -> LightHeadCard:
     """Write ``out/lighthead-<regressor>.tflite`` + card; with ``install`` also as Estimator's default."""
     from export.convert import analyze
@@ -185,6 +203,7 @@ def export_light_head(regressor_path: Path, out: Path, install: bool = False) ->
             "bytes": path.stat().st_size,
             "ops": info["ops"],
             "gpu_delegate_compatible": info["gpu_delegate_compatible"],
+            "tensor_positions": tensor_positions(path),
             "output_frame": "camera: +x image right, +y image up, +z toward the camera (lightest.frames)",
             "regressor": {"file": regressor_path.name, **regressor_card},
         },
