@@ -1,12 +1,13 @@
-"""``python -m mobile_bench <command>``: ``stages`` (timings of one frame), ``report`` (benchmarks + budget table)."""
+"""``python -m mobile_bench <command>``: ``stages`` (timings of one frame), ``report`` (benchmarks + budget table),
+``compare`` (same-process interleaved comparison against bare MediaPipe, with the speed bars)."""
 
 from __future__ import annotations
 
 import sys
 
-from mobile_bench import report, stages
+from mobile_bench import compare, report, stages
 
-COMMANDS = {"stages": stages.main, "report": report.main}
+COMMANDS = {"stages": stages.main, "report": report.main, "compare": compare.main}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from lightest.model_card import ModelCard, card_path_for
+from lightest.model_card import card_path_for
 from mobile_bench.stages import EXAMPLE, frame
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,15 +30,13 @@ def frame_bgr(request) -> np.ndarray:
 
 
 def model_variant(variant: str) -> Path:
-    """The shipped default model's family (``lightest/models/default.tflite``'s card name) in ``variant``."""
-    default = MODELS / "default.tflite"
+    """The regressor inside the shipped light head (its card's ``regressor`` name), in ``variant``."""
+    default = MODELS / "lighthead.tflite"
     if not default.is_file():
-        pytest.skip(
-            f"no default model in {MODELS} (python -m export runs/NAME --out DIR --install NAME --default int8)"
-        )
-    family = ModelCard.load(card_path_for(default)).name.rsplit("-", 1)[0]
-    for path in sorted(MODELS.glob("*.tflite")):
-        card = ModelCard.load(card_path_for(path))
-        if card.name == f"{family}-{variant}":
-            return path
-    pytest.skip(f"no {family}-{variant} model in {MODELS}")
+        pytest.skip(f"no light head in {MODELS} (python -m export lighthead REGRESSOR.tflite --install)")
+    regressor = json.loads(card_path_for(default).read_text())["regressor"]["name"]
+    family = regressor.rsplit("-", 1)[0]
+    path = MODELS / f"{family}-{variant}.tflite"
+    if not path.is_file():
+        pytest.skip(f"no {family}-{variant} model in {MODELS}")
+    return path

@@ -1,20 +1,27 @@
-"""Per-stage latency, 1 thread, on 640x480 and 1280x720 frames (``pytest mobile_bench``)."""
+"""Per-stage latency, 1 thread, on 640x480 and 1280x720 frames (``pytest mobile_bench``).
+
+The ratios against bare MediaPipe are measured interleaved in one process by ``python -m mobile_bench compare``;
+these benchmarks time the stages one by one.
+"""
 
 from __future__ import annotations
+
+import json
 
 import cv2
 import numpy as np
 import pytest
 
 from lightest import Estimator
+from lightest.estimator import default_model_path
 from lightest.features import feature_vector
-from lightest.image_io import to_bgr
-from lightest.mirror import MirroredFeatures, merge_mirrored
+from lightest.lighthead import CROP_DISC_RADIUS, LightHead, LightHeadCard
 from lightest.model_card import ModelCard, card_path_for
 from lightest.observer import LightPointObserver
 from lightest.physics import fit_lambertian, srgb_to_linear
-from lightest.sampling import disc_radius, sample_discs
+from lightest.sampling import sample_crop
 from lightest.tflite_runner import TFLiteRegressor
+from mobile_bench.compare import no_face_frame
 from mobile_bench.conftest import SEED_RUN, model_variant
 
 pytestmark = pytest.mark.benchmark(min_rounds=20, warmup=True)
@@ -30,53 +37,35 @@ def test_decode_jpeg(benchmark, frame_bgr):
 
 @pytest.mark.parametrize("mode", ["image", "video"])
 def test_landmarks(benchmark, frame_bgr, mode):
-    """Face detection + landmarks (video mode tracks and skips detection on later frames)."""
-    with LightPointObserver(video=mode == "video", normals=False) as obs:
+    """Face detection + mesh (video mode tracks from the previous mesh and skips detection)."""
+    with Estimator(running_mode=mode, num_threads=1) as est:
         benchmark.group = f"landmarks {frame_bgr.shape[1]}x{frame_bgr.shape[0]}"
-        assert benchmark(obs.detect, to_bgr(frame_bgr)) is not None
-
-
-def test_sampling(benchmark, frame_bgr):
-    """Disc sampling of all 340 mesh light-points."""
-    with LightPointObserver() as obs:
-        lm = obs.detect(frame_bgr)
-        points = obs.points.locate(lm)
-    radius = disc_radius(lm.size)
-    benchmark.group = "light head"
-    s = benchmark(sample_discs, frame_bgr, points, radius)
-    assert s.valid.all()
+        assert benchmark(est.detect_landmarks, frame_bgr) is not None
 
 
 def test_light_head(benchmark, frame_bgr):
-    """Sampling and the regressor (the "light head"): light-points, disc sampling, head axes, features,
-    standardisation and the int8 invoke (twice, face + mirror image, when the card mirror-averages), on
-    landmarks already found."""
-    path = model_variant("int8")
-    card = ModelCard.load(card_path_for(path))
-    runner = TFLiteRegressor(path, num_threads=1)
-    mean, std = np.asarray(card.input_mean), np.asarray(card.input_std)
-    mirror = MirroredFeatures(card.light_points, card.features) if card.mirror_average else None
-    with LightPointObserver(light_points=card.light_points, normals=False) as obs:
+    """The light-head graph on one face (sampling, features, regressor twice, head axes), on a found mesh."""
+    path = default_model_path()
+    if path is None:
+        pytest.skip("no bundled light head (python -m export lighthead ... --install)")
+    head = LightHead(path, LightHeadCard.from_json(json.loads(card_path_for(path).read_text())), num_threads=1)
+    with Estimator(num_threads=1) as est:
+        crop = est.detect_landmarks(frame_bgr).crop
+    size = (frame_bgr.shape[1], frame_bgr.shape[0])
+    benchmark.group = "light head"
+    out = benchmark(head.run, crop.image, crop.points, crop.to_image, size)
+    assert np.isfinite(out.direction).all()
+
+
+def test_sampling(benchmark, frame_bgr):
+    """The numpy twin of the graph's sampling (training features, physics): 340 discs in the face crop."""
+    with LightPointObserver(normals=False) as obs:
         lm = obs.detect(frame_bgr)
-
-        def light_head():
-            o = obs.measure(frame_bgr, lm)
-            x = feature_vector(o, card.features)
-            out = runner.predict((x - mean) / std)
-            if mirror is None:
-                return out
-            return merge_mirrored(out, runner.predict((mirror(o, x) - mean) / std), card.outputs)
-
-        benchmark.group = "light head"
-        assert benchmark(light_head).shape == (len(card.outputs),)
-
-
-def test_after_landmarks(benchmark, frame_bgr):
-    """Everything after landmarks through the public API, including building the LightEstimate (SH etc.)."""
-    with Estimator(model_path=model_variant("int8")) as est:
-        lm = est.detect_landmarks(frame_bgr)
-        benchmark.group = "light head"
-        assert benchmark(est.estimate_with_landmarks, frame_bgr, lm) is not None
+        ids = obs.points.a
+    size = (frame_bgr.shape[1], frame_bgr.shape[0])
+    benchmark.group = "light head"
+    s = benchmark(sample_crop, lm.crop.image, lm.crop.points[ids], lm.crop.to_image, size, CROP_DISC_RADIUS)
+    assert s.valid.all()
 
 
 @pytest.mark.parametrize("variant", ["float32", "float16", "int8"])
@@ -100,10 +89,19 @@ def test_physics_fit(benchmark, frame_bgr):
 @pytest.mark.parametrize("method", ["model", "physics"])
 @pytest.mark.parametrize("mode", ["image", "video"])
 def test_end_to_end(benchmark, frame_bgr, method, mode):
-    kwargs = {"model_path": model_variant("int8")} if method == "model" else {"method": "physics"}
+    """Frame in, LightEstimate out: the default light head (``model``) or the physics fit."""
+    kwargs = {} if method == "model" else {"method": "physics"}
     with Estimator(running_mode=mode, num_threads=1, **kwargs) as est:
         benchmark.group = f"end-to-end {frame_bgr.shape[1]}x{frame_bgr.shape[0]}"
         assert benchmark(est.estimate, frame_bgr) is not None
+
+
+def test_no_face(benchmark, frame_bgr):
+    """Image mode on a frame without a face: every detector and the bounded retries run, then None."""
+    blank = no_face_frame(frame_bgr)
+    with Estimator(num_threads=1) as est:
+        benchmark.group = f"end-to-end {frame_bgr.shape[1]}x{frame_bgr.shape[0]}"
+        assert benchmark(est.estimate, blank) is None
 
 
 @pytest.fixture(scope="module")
@@ -135,4 +133,4 @@ def test_feature_vector(benchmark, frame_bgr):
     with LightPointObserver(normals=False) as obs:
         _, o = obs.observe(frame_bgr)
     benchmark.group = "light head"
-    assert benchmark(feature_vector, o, ("gray_norm", "pose")).shape == (349,)
+    assert benchmark(feature_vector, o, ("gray_logz",)).shape == (340,)
