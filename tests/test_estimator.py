@@ -17,6 +17,8 @@ def test_options_are_validated():
         EstimatorOptions(running_mode="live")
     with pytest.raises(ValueError, match="num_threads"):
         EstimatorOptions(num_threads=0)
+    with pytest.raises(ValueError, match="max_faces"):
+        EstimatorOptions(max_faces=0)
     with pytest.raises(ValueError, match="mesh normals"):
         Estimator(method="physics", landmarks="dlib")
     with pytest.raises(ValueError, match="model_path was given"):
@@ -101,6 +103,9 @@ def test_stage_times(physics_estimator, example_image):
     assert r is not None
     assert t.landmarks_ms > 0 and t.sampling_ms > 0 and t.estimate_ms > 0
     assert t.total_ms == pytest.approx(t.landmarks_ms + t.sampling_ms + t.estimate_ms)
+    with Estimator() as est:  # the light head samples inside its graph
+        r, t = est.estimate_timed(example_image)
+    assert r is not None and t.sampling_ms == 0 and t.estimate_ms > 0
 
 
 def test_observer_is_the_estimators_measuring_step(physics_estimator, example_image):
@@ -134,17 +139,55 @@ def test_estimate_with_given_landmarks(physics_estimator, example_image):
     assert np.allclose(a.direction, b.direction)
 
 
-def test_default_estimator_uses_the_bundled_int8_model(example_image):
+def test_default_estimator_uses_the_bundled_light_head(example_image):
     from lightest.estimator import default_model_path
-    from lightest.model_card import ModelCard, card_path_for
 
     path = default_model_path()
     if path is None:
-        pytest.skip("no default model bundled in lightest/models")
-    card = ModelCard.load(card_path_for(path))
-    assert card.extra["variant"] == "int8" and path.stat().st_size <= 64 * 1024
+        pytest.skip("no light head bundled in lightest/models")
+    assert path.name == "lighthead.tflite"
     with Estimator() as est:
         r = est.estimate(example_image)
     assert est.method == "model" and r.method == "model" and r.ambient is not None
     label = json.loads(EXAMPLE.with_suffix(".json").read_text())
     assert frames.angle_between_deg(np.array(r.direction), np.array(label["light_dir_camera"])) < 25
+
+
+def _face_patch(image: np.ndarray, face_width: int) -> np.ndarray:
+    """The example's face with some margin, scaled so the face (landmark box) is ``face_width`` px wide."""
+    import cv2
+
+    with Estimator(method="physics") as est:
+        x, y, w, h = est.detect_landmarks(image).box
+    cx, cy, half = x + w / 2, y + h / 2, 0.8 * max(w, h)
+    x0, y0 = max(0, round(cx - half)), max(0, round(cy - half))
+    patch = image[y0 : round(cy + half), x0 : round(cx + half)]
+    scale = face_width / w
+    return cv2.resize(patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def test_estimate_all_finds_three_small_faces_in_a_full_hd_frame(example_image):
+    frame = np.full((1080, 1920, 3), 40, np.uint8)
+    for (x, y), width in zip([(200, 300), (900, 500), (1500, 200)], [60, 120, 200], strict=True):
+        patch = _face_patch(example_image, width)
+        frame[y : y + patch.shape[0], x : x + patch.shape[1]] = patch
+    with Estimator(max_faces=5) as est:
+        results = est.estimate_all(frame)
+        largest = est.estimate(frame)
+    assert len(results) == 3
+    widths = [r.face_box[2] for r in results]
+    assert widths == sorted(widths, reverse=True)  # largest first
+    assert largest is not None and largest.face_box == results[0].face_box
+    with Estimator() as est:  # max_faces=1: one face, the largest
+        assert len(est.estimate_all(frame)) == 1
+
+
+def test_landmarks_from_elsewhere_get_a_crop(example_image):
+    """Landmarks without the mesh model's crop (a user's own tracker) are cropped by the tracking rule."""
+    from lightest.landmarks import FaceLandmarks
+
+    with Estimator() as est:
+        found = est.detect_landmarks(example_image)
+        bare = FaceLandmarks(points=found.points, scheme=found.scheme, has_depth=True)
+        a, b = est.estimate_with_landmarks(example_image, bare), est.estimate(example_image)
+    assert frames.angle_between_deg(np.array(a.direction), np.array(b.direction)) < 3

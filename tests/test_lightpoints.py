@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 
 from lightest.landmarks import FaceLandmarks
-from lightest.landmarks.mediapipe_mesh import import_face_mesh
 from lightest.lightpoints import LIGHT_POINT_SETS, get_light_point_set, mesh_triangles
 
 
 def _connections():
+    pytest.importorskip("mediapipe", reason="the mesh's connection tables come from the reference extra (mediapipe)")
+    from mobile_bench.reference import import_face_mesh
+
     import_face_mesh()
     from mediapipe.python.solutions import face_mesh_connections
 

@@ -27,15 +27,33 @@ def test_report_checks_compare_measured_numbers():
     from mobile_bench.report import checks
 
     stats = {
-        "test_light_head[640x480]": {"median_ms": 0.15},
+        "test_light_head[640x480]": {"median_ms": 0.05},
         "test_end_to_end[640x480-image-model]": {"median_ms": 6.0},
-        "test_landmarks[640x480-image]": {"median_ms": 5.0},
         "test_regressor_invoke[int8]": {"median_ms": 0.002},
         "test_seed_keras_predict": {"median_ms": 40.0},
     }
     verdicts = dict(checks(stats))
-    assert verdicts["light head <= 0.2 ms (640x480)"].startswith("PASS")
-    assert verdicts["end-to-end <= 1.5x landmarks (640x480, image)"] == "PASS: 6.00 / 5.00 ms = 1.20x"
+    assert verdicts["light head <= 0.1 ms (640x480)"] == "PASS: 0.0500 ms"
     assert "20,000x" in verdicts["seed Keras predict / our int8 invoke"]
     stats["test_light_head[640x480]"]["median_ms"] = 0.3
-    assert dict(checks(stats))["light head <= 0.2 ms (640x480)"].startswith("FAIL")
+    assert dict(checks(stats))["light head <= 0.1 ms (640x480)"].startswith("FAIL")
+
+
+def test_compare_verdicts_are_same_mode_ratios():
+    from mobile_bench.compare import verdicts
+
+    stats = {
+        "estimate[video]": {"median_ms": 2.0},
+        "facemesh[video]": {"median_ms": 2.5},
+        "estimate[image]": {"median_ms": 4.4},
+        "facemesh[image]": {"median_ms": 4.0},
+        "light_head": {"median_ms": 0.05},
+        "no_face[image]": {"median_ms": 5.0},
+    }
+    v = dict(verdicts(stats))
+    assert v["video end to end <= 1.0x bare FaceMesh video"] == "PASS: 2.000 / 2.500 ms = 0.80x"
+    assert v["image end to end <= 1.0x bare FaceMesh image"].startswith("FAIL: 4.400 / 4.000 ms = 1.10x")
+    assert v["light-head graph <= 0.1 ms per face"] == "PASS: 0.0500 ms"
+    assert v["no-face frame <= 1.5x face frame (image mode)"] == "PASS: 5.000 / 4.400 ms = 1.14x"
+    del stats["facemesh[image]"]
+    assert "image end to end <= 1.0x bare FaceMesh image" not in dict(verdicts(stats))
