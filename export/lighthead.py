@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from export.tflite_layers import regressor_from_tflite
+from export.tflite_layers import Dense, dense_chain_from_tflite
 from lightest.features import LOG_FLOOR
 from lightest.headpose import AXIS_VERTICES
 from lightest.lighthead import CROP_DISC_RADIUS, CROP_SIZE, INPUTS, LightHeadCard
@@ -45,8 +45,43 @@ def _unit(v: Any) -> Any:
     return v * tf.math.rsqrt(tf.reduce_sum(v * v))
 
 
-def build_light_head(card: ModelCard, regressor: Any) -> Any:
-    """A ``tf.function`` (signature = :data:`lightest.lighthead.INPUTS`) computing the light head."""
+def fold_regressor(card: ModelCard, layers: list[Dense]) -> list[np.ndarray]:
+    """The regressor's matrices with the card's standardisation, mirror averaging and output scale folded in.
+
+    Returns ``[k1, b1, k2, b2, ..., merge]``: the first layer reads the raw features and computes the face's
+    and its mirror image's units side by side (the mirror's input is a permutation of the face's, so its
+    kernel is the same rows permuted); the middle layers run on both as a batch of two; ``merge`` (2n, n)
+    averages the two answers with the mirror's x negated, times ``output_scale``, outputs in the card's order.
+    """
+    mean, inv_std = np.asarray(card.input_mean), 1.0 / np.asarray(card.input_std)
+    first = layers[0]
+    kernel = first.kernel * inv_std[:, None]
+    bias = first.bias - (mean * inv_std) @ first.kernel
+    scale = np.asarray(card.output_scale)
+    n = len(card.outputs)
+    if card.mirror_average:
+        inverse = np.argsort(get_light_point_set(card.light_points).mirror_index)
+        kernel, bias = np.concatenate([kernel, kernel[inverse]], axis=1), np.concatenate([bias, bias])
+        sign = np.array([-1.0 if o in X_OUTPUTS else 1.0 for o in card.outputs])
+        merge = np.concatenate([np.diag(0.5 * scale), np.diag(0.5 * scale * sign)])
+    else:
+        merge = np.diag(scale)
+    out = [kernel, bias]
+    for d in layers[1:]:
+        out += [d.kernel, d.bias]
+    if merge.shape != (n * (2 if card.mirror_average else 1), n) or layers[-1].kernel.shape[1] != n:
+        raise ValueError(f"the regressor gives {layers[-1].kernel.shape[1]} outputs, its card names {n}")
+    return [np.asarray(a, dtype=np.float32) for a in (*out, merge)]
+
+
+def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
+    """A ``tf.function`` (signature = :data:`lightest.lighthead.INPUTS`) computing the light head.
+
+    Written for few ops (in a pipeline each costs about a microsecond with cold caches): one gather for all
+    needed landmarks, one affine for all their frame positions, 1-D pixel indices and one gather for all
+    disc pixels, matrix products for sums, and the regressor with standardisation, mirror averaging and
+    output scale folded into its matrices (:func:`fold_regressor`).
+    """
     import tensorflow as tf
 
     if card.features != ("gray_logz",):
@@ -57,90 +92,98 @@ def build_light_head(card: ModelCard, regressor: Any) -> Any:
     points = get_light_point_set(card.light_points)
     if not points.is_vertex_set or points.scheme != "mediapipe468":
         raise ValueError(f"light-point set {card.light_points!r} is not a set of mesh vertices")
-    vertex_ids = tf.constant(points.a, dtype=tf.int32)
-    mirror = tf.constant(points.mirror_index, dtype=tf.int32)
-    dx, dy = (tf.constant(o.astype(np.float32)) for o in disc_offsets(CROP_DISC_RADIUS))
-    axis_ids = tf.constant(list(AXIS_VERTICES.values()), dtype=tf.int32)  # right eye, left eye, forehead, chin
-    mean = tf.constant(np.asarray(card.input_mean, dtype=np.float32))
-    std = tf.constant(np.asarray(card.input_std, dtype=np.float32))
-    scale = tf.constant(np.asarray(card.output_scale, dtype=np.float32))
-    sign = tf.constant([-1.0 if n in X_OUTPUTS else 1.0 for n in card.outputs], dtype=tf.float32)
-    direction_ids = tf.constant([card.outputs.index(n) for n in DIRECTION_OUTPUTS[kind]], dtype=tf.int32)
+    k = len(points)
+    # light-points, then the head-axis vertices: right eye, left eye, forehead, chin
+    wanted = tf.constant([*points.a.tolist(), *AXIS_VERTICES.values()], dtype=tf.int32)
+    dx, dy = disc_offsets(CROP_DISC_RADIUS)
+    flat_offsets = tf.constant((dx + CROP_SIZE * dy).astype(np.int32))  # (P,) offsets in the row-major crop
+    to_flat = tf.constant([[1.0], [float(CROP_SIZE)]])  # (x, y) -> x + S y
+    *weights, merge = fold_regressor(card, layers)
+    kernels = [tf.constant(w) for w in weights[0::2]]
+    biases = [tf.constant(b) for b in weights[1::2]]
+    relu = [d.relu for d in layers]
+    halves = 2 if card.mirror_average else 1
+    # merged outputs reordered: the direction triple first, then the extras
     extras = [n for n in card.outputs if n not in DIRECTION_OUTPUTS[kind]]
-    luma = tf.constant(LUMA_RGB, dtype=tf.float32)
-    pixel_axes = tf.constant([1.0, -1.0, 1.0])
-    last = float(CROP_SIZE - 1)
+    order = [card.outputs.index(n) for n in (*DIRECTION_OUTPUTS[kind], *extras)]
+    merge = tf.constant(merge[:, order])
+    luma = tf.constant(np.asarray(LUMA_RGB, dtype=np.float32)[:, None])
+    disc_pixels = len(disc_offsets(CROP_DISC_RADIUS)[0])
+    disc_mean = tf.constant(np.tile(np.eye(3, dtype=np.float32), (disc_pixels, 1)) / disc_pixels)  # (P*3, 3)
+    ones = tf.constant(np.ones((k, 1), np.float32))
+    # (right eye, left eye, forehead, chin) -> (left - right, forehead - chin), v flipped to camera y
+    axis_rows = tf.constant([[-1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0]])
+    flip_y = tf.constant([1.0, -1.0, 1.0])
+    # cross product z = x[a] * y[b] - x[b] * y[a] with a = (1, 2, 0), b = (2, 0, 1), as permutation matrices
+    roll_a = tf.constant(np.eye(3, dtype=np.float32)[:, [1, 2, 0]])
+    roll_b = tf.constant(np.eye(3, dtype=np.float32)[:, [2, 0, 1]])
     spec = [tf.TensorSpec(shape, getattr(tf, dtype), name=name) for name, (shape, dtype) in INPUTS.items()]
 
     @tf.function(input_signature=spec)
     def light_head(crop: Any, landmarks: Any, crop_to_image: Any, image_size: Any) -> dict[str, Any]:
-        linear, offset = crop_to_image[:, :2], crop_to_image[:, 2]
-        pixel_scale = tf.sqrt(tf.abs(linear[0, 0] * linear[1, 1] - linear[0, 1] * linear[1, 0]))
-        # light-points: disc means in the crop, positions in the frame
-        pts = tf.gather(landmarks, vertex_ids)
-        centre = tf.round(pts[:, :2])
-        xs = tf.clip_by_value(centre[:, 0:1] + dx[None, :], 0.0, last)
-        ys = tf.clip_by_value(centre[:, 1:2] + dy[None, :], 0.0, last)
-        flat = tf.cast(ys * CROP_SIZE + xs, tf.int32)
-        pixels = tf.gather(tf.reshape(crop, [CROP_SIZE * CROP_SIZE, 3]), flat)
-        rgb = tf.reduce_mean(tf.cast(pixels, tf.float32), axis=1)
-        gray = tf.linalg.matvec(rgb, luma)
-        uv = tf.matmul(pts[:, :2], linear, transpose_b=True) + offset
-        rounded = tf.round(uv)
-        inside = tf.logical_and(
-            tf.reduce_all(rounded >= 0.0, axis=1), tf.reduce_all(rounded <= image_size - 1.0, axis=1)
-        )
-        valid = tf.cast(inside, tf.float32)
+        pts = tf.gather(landmarks, wanted)  # (K + 4, 3) crop pixels
+        linear = crop_to_image[:, :2]
+        uv = tf.matmul(pts[:, :2], linear, transpose_b=True) + crop_to_image[:, 2]  # frame pixels
+        pixel_scale = tf.norm(linear[:, 0])  # a similarity: frame pixels per crop pixel
+        # disc means in the crop (clamped to it), validity from the rounded frame position
+        # 1-D pixel indices: cheap ops (a 3-D broadcast of (x, y) pairs costs several times more)
+        centre = tf.cast(tf.matmul(tf.round(pts[:k, :2]), to_flat), tf.int32)  # (K, 1)
+        flat = tf.clip_by_value(centre + flat_offsets[None, :], 0, CROP_SIZE * CROP_SIZE - 1)  # (K, P)
+        pixels = tf.gather(tf.reshape(crop, [CROP_SIZE * CROP_SIZE, 3]), flat)  # (K, P, 3)
+        rgb = tf.matmul(tf.reshape(tf.cast(pixels, tf.float32), [k, -1]), disc_mean)  # (K, 3): a matrix product
+        gray = tf.squeeze(tf.matmul(rgb, luma), -1)
+        light_uv = uv[:k]
+        rounded = tf.round(light_uv)
+        margin = tf.minimum(rounded, image_size - 1.0 - rounded)  # whole pixels; >= 0 inside the frame
+        valid = tf.clip_by_value(tf.minimum(margin[:, 0], margin[:, 1]) + 1.0, 0.0, 1.0)
         # gray_logz over the valid points (lightest.features._gray_logz)
-        c = gray / 255.0
-        lin = tf.where(c <= 0.04045, c / 12.92, tf.pow((c + 0.055) / 1.055, 2.4))
+        c = gray * (1.0 / 255.0)
+        lin = tf.where(c <= 0.04045, c * (1.0 / 12.92), tf.pow(c * (1.0 / 1.055) + 0.055 / 1.055, 2.4))
         log = tf.math.log(lin + LOG_FLOOR)
-        count = tf.reduce_sum(valid)
-        n = tf.maximum(count, 1.0)
-        centred = (log - tf.reduce_sum(log * valid) / n) * valid
-        sd = tf.sqrt(tf.reduce_sum(centred * centred) / n)
-        usable = tf.logical_and(sd > 1e-6, count > 1.0)
-        features = tf.where(usable, centred / tf.maximum(sd, 1e-6), tf.zeros_like(centred))
-        # the regressor on the face and its mirror image, averaged
-        x = (features - mean) / std
-        batch = tf.stack([x, tf.gather(x, mirror)]) if card.mirror_average else x[None, :]
-        out = regressor(batch)
-        merged = 0.5 * (out[0] + sign * out[1]) if card.mirror_average else out[0]
-        merged = merged * scale
-        raw = tf.gather(merged, direction_ids)
-        norm = tf.sqrt(tf.reduce_sum(raw * raw))
-        # head axes from the four axis vertices in frame pixels (lightest.headpose.head_rotation)
-        axis_pts = tf.gather(landmarks, axis_ids)
-        axis_uv = tf.matmul(axis_pts[:, :2], linear, transpose_b=True) + offset
-        p = tf.concat([axis_uv, axis_pts[:, 2:3] * pixel_scale], axis=1) * pixel_axes
-        x_axis = _unit(p[1] - p[0])
-        up = p[2] - p[3]
-        y_axis = _unit(up - tf.reduce_sum(up * x_axis) * x_axis)
-        z_axis = tf.stack(
-            [
-                x_axis[1] * y_axis[2] - x_axis[2] * y_axis[1],
-                x_axis[2] * y_axis[0] - x_axis[0] * y_axis[2],
-                x_axis[0] * y_axis[1] - x_axis[1] * y_axis[0],
-            ]
-        )
-        rotation = tf.stack([x_axis, y_axis, z_axis], axis=1)
+        def total(v: Any) -> Any:  # a sum over the light-points as a matrix product (cheaper than SUM)
+            return tf.matmul(v[None, :], ones)[0, 0]
+
+        count = total(valid)
+        inv_n = 1.0 / tf.maximum(count, 1.0)
+        centred = (log - total(log * valid) * inv_n) * valid
+        sd = tf.sqrt(total(centred * centred) * inv_n)
+        usable = tf.cast(sd > 1e-6, tf.float32)  # (one valid point: centred is zero already)
+        features = centred * (usable / tf.maximum(sd, 1e-6))
+        # the regressor on the face and its mirror image (a batch of two after the first layer), averaged
+        h = tf.matmul(features[None, :], kernels[0]) + biases[0]
+        h = tf.reshape(tf.nn.relu(h) if relu[0] else h, [halves, -1])
+        for kernel, bias, act in zip(kernels[1:], biases[1:], relu[1:], strict=True):
+            h = tf.matmul(h, kernel) + bias
+            h = tf.nn.relu(h) if act else h
+        merged = tf.matmul(tf.reshape(h, [1, -1]), merge)[0]  # direction triple, then extras
+        raw = merged[:3]
+        norm = tf.norm(raw)
         direction = raw / norm
+        # head axes from the four axis vertices in frame pixels (lightest.headpose.head_rotation)
+        p = tf.concat([uv[k:], pts[k:, 2:3] * pixel_scale], axis=1) * flip_y
+        rows = tf.matmul(axis_rows, p)  # (2, 3): eye line, chin -> forehead
+        x_axis = _unit(rows[0])
+        up = rows[1]
+        y_axis = _unit(up - tf.reduce_sum(up * x_axis) * x_axis)
+        xy = tf.stack([x_axis, y_axis])
+        xa, xb = tf.matmul(xy, roll_a), tf.matmul(xy, roll_b)
+        z_axis = xa[0] * xb[1] - xb[0] * xa[1]
+        rotation = tf.stack([x_axis, y_axis, z_axis], axis=1)
         if kind == "head":
             direction = tf.linalg.matvec(rotation, direction)
         result = {
             "direction": direction,
             "direction_norm": norm,
-            "valid_fraction": count / float(len(points)),
-            "light_points": uv,
+            "valid_fraction": count * (1.0 / k),
+            "light_points": light_uv,
             "rgb": rgb,
             "gray": gray,
             "valid": valid,
             "features": features,
             "head_rotation": rotation,
         }
-        for name in extras:
-            value = merged[card.outputs.index(name)]
-            result[name] = tf.clip_by_value(value, 0.0, 1.0) if name == "ambient" else value
+        for i, name in enumerate(extras, start=3):
+            result[name] = tf.clip_by_value(merged[i], 0.0, 1.0) if name == "ambient" else merged[i]
         return result
 
     return light_head
@@ -185,7 +228,7 @@ def export_light_head(regressor_path: Path, out: Path, install: bool = False) ->
 
     card = ModelCard.load(card_path_for(regressor_path))
     name = "lighthead-" + card.name.removesuffix("-float32")
-    function = build_light_head(card, regressor_from_tflite(regressor_path))
+    function = build_light_head(card, dense_chain_from_tflite(regressor_path))
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.tflite"
     path.write_bytes(convert(function))

@@ -1,20 +1,37 @@
 """Read a float ``.tflite`` regressor back into TensorFlow ops, so it can be embedded in a larger graph.
 
 The product regressors are plain graphs of FULLY_CONNECTED (fused NONE / RELU) and CONCATENATION ops.
-:func:`regressor_from_tflite` rebuilds exactly that graph as a TensorFlow callable with the file's own
+:func:`dense_chain_from_tflite` reads it back as a chain of Dense layers with the file's own
 weights, which is how the light-head graph (:mod:`export.lighthead`) carries a model whose Keras run
 folder is not at hand: the weights are the shipped file's, bit for bit.
+
+The thesis's parallel design (a shared layer, then one Dense -> Dense(1) branch per output, concatenated)
+is 2n + 2 small ops; :func:`fuse_parallel_branches` turns it into three FULLY_CONNECTED ops computing the
+same numbers (branch kernels side by side, output kernels block-diagonal), since in a larger graph each
+op costs about a microsecond of dispatch.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["regressor_from_tflite"]
+__all__ = ["Dense", "dense_chain_from_tflite", "fuse_parallel_branches", "read_dense_layers"]
+
+
+@dataclass(frozen=True)
+class Dense:
+    """One FULLY_CONNECTED op: ``y = act(x @ kernel + bias)``, reading tensor ``source``, writing ``target``."""
+
+    source: int
+    target: int
+    kernel: np.ndarray  # (in, out)
+    bias: np.ndarray  # (out,)
+    relu: bool
 
 
 def _tensor_value(model: Any, tensor: Any) -> np.ndarray | None:
@@ -26,12 +43,9 @@ def _tensor_value(model: Any, tensor: Any) -> np.ndarray | None:
     return np.frombuffer(np.asarray(data, dtype=np.uint8).tobytes(), dtype=np.float32).reshape(tensor.shape)
 
 
-def regressor_from_tflite(path: str | os.PathLike[str]) -> Callable[[Any], Any]:
-    """A function ``f(x: (batch, n_in) float32 tf.Tensor) -> (batch, n_out)`` computing the ``.tflite``.
-
-    Raises ``ValueError`` for any op other than FULLY_CONNECTED / CONCATENATION or a non-float32 model.
-    """
-    import tensorflow as tf
+def read_dense_layers(path: str | os.PathLike[str]) -> tuple[list[Dense], list[tuple[list[int], int]], int, int]:
+    """The ``.tflite``'s ops in order: its Dense layers, its concatenations ``(inputs, output)``, and the
+    graph's input and output tensor ids. Raises ``ValueError`` for anything else."""
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
@@ -41,41 +55,70 @@ def regressor_from_tflite(path: str | os.PathLike[str]) -> Callable[[Any], Any]:
     graph = model.subgraphs[0]
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise ValueError(f"{path}: expected one input and one output")
-    ops = schema.BuiltinOperator
-    relu = schema.ActivationFunctionType.RELU
-    plan: list[tuple[str, list[int], int, Any]] = []
+    ops, relu = schema.BuiltinOperator, schema.ActivationFunctionType.RELU
+    dense: list[Dense] = []
+    concats: list[tuple[list[int], int]] = []
     for op in graph.operators:
         code = model.operatorCodes[op.opcodeIndex]
         kind = max(code.builtinCode, code.deprecatedBuiltinCode)
         act = getattr(op.builtinOptions, "fusedActivationFunction", 0)
-        if act not in (0, relu):
-            raise ValueError(f"{path}: unsupported fused activation {act}")
-        if kind == ops.FULLY_CONNECTED:
+        if kind == ops.FULLY_CONNECTED and act in (0, relu):
             weights = _tensor_value(model, graph.tensors[op.inputs[1]])
-            bias = _tensor_value(model, graph.tensors[op.inputs[2]]) if op.inputs[2] >= 0 else None
             if weights is None:
                 raise ValueError(f"{path}: FULLY_CONNECTED without constant weights")
-            kernel = tf.constant(weights.T)
-            plan.append(("fc", [int(op.inputs[0])], int(op.outputs[0]), (kernel, bias, act == relu)))
-        elif kind == ops.CONCATENATION:
-            plan.append(("concat", [int(i) for i in op.inputs], int(op.outputs[0]), (op.builtinOptions.axis, act)))
+            bias = _tensor_value(model, graph.tensors[op.inputs[2]]) if op.inputs[2] >= 0 else None
+            bias = np.zeros(weights.shape[0], np.float32) if bias is None else bias.reshape(-1)
+            dense.append(Dense(int(op.inputs[0]), int(op.outputs[0]), weights.T.copy(), bias, act == relu))
+        elif kind == ops.CONCATENATION and act == 0 and op.builtinOptions.axis in (-1, 1):
+            concats.append(([int(i) for i in op.inputs], int(op.outputs[0])))
         else:
-            raise ValueError(f"{path}: op {kind} is not FULLY_CONNECTED or CONCATENATION")
-    source, sink = int(graph.inputs[0]), int(graph.outputs[0])
+            raise ValueError(f"{path}: op {kind} (activation {act}) is not a plain FULLY_CONNECTED or CONCATENATION")
+    return dense, concats, int(graph.inputs[0]), int(graph.outputs[0])
 
-    def regressor(x: Any) -> Any:
-        values = {source: x}
-        for kind, inputs, output, args in plan:
-            if kind == "fc":
-                kernel, bias, use_relu = args
-                y = tf.matmul(values[inputs[0]], kernel)
-                if bias is not None:
-                    y = y + bias
-                values[output] = tf.nn.relu(y) if use_relu else y
-            else:
-                axis, act = args
-                y = tf.concat([values[i] for i in inputs], axis=axis)
-                values[output] = tf.nn.relu(y) if act == relu else y
-        return values[sink]
 
-    return regressor
+def fuse_parallel_branches(
+    dense: list[Dense], concats: list[tuple[list[int], int]], source: int, sink: int
+) -> list[Dense] | None:
+    """``[shared, branches, outputs]`` as three Dense layers when the graph is the parallel design (an
+    optional shared layer, branches Dense(relu) -> Dense concatenated into the output); else None."""
+    if len(concats) != 1 or concats[0][1] != sink:
+        return None
+    heads = {d.target: d for d in dense}
+    outs = [heads.get(t) for t in concats[0][0]]
+    if any(o is None or o.relu or o.source not in heads for o in outs):
+        return None
+    hidden = [heads[o.source] for o in outs]  # type: ignore[union-attr]
+    trunk = {h.source for h in hidden}
+    if len(trunk) != 1 or any(not h.relu for h in hidden) or len(dense) != 2 * len(outs) + (trunk != {source}):
+        return None
+    layers = []
+    if trunk != {source}:
+        shared = heads.get(next(iter(trunk)))
+        if shared is None or shared.source != source:
+            return None
+        layers.append(shared)
+    kernel = np.concatenate([h.kernel for h in hidden], axis=1)
+    layers.append(Dense(-1, -1, kernel, np.concatenate([h.bias for h in hidden]), True))
+    block = np.zeros((kernel.shape[1], sum(o.kernel.shape[1] for o in outs)), np.float32)  # type: ignore[union-attr]
+    row = col = 0
+    for o in outs:
+        block[row : row + o.kernel.shape[0], col : col + o.kernel.shape[1]] = o.kernel  # type: ignore[union-attr]
+        row, col = row + o.kernel.shape[0], col + o.kernel.shape[1]  # type: ignore[union-attr]
+    layers.append(Dense(-1, -1, block, np.concatenate([o.bias for o in outs]), False))  # type: ignore[union-attr]
+    return layers
+
+
+def dense_chain_from_tflite(path: str | os.PathLike[str]) -> list[Dense]:
+    """The ``.tflite`` regressor as a chain of Dense layers, input to output: the parallel design fused into
+    three (:func:`fuse_parallel_branches`), or a plain chain of FULLY_CONNECTED ops as it is.
+
+    Raises ``ValueError`` for other graphs, ops other than FULLY_CONNECTED / CONCATENATION, or non-float32.
+    """
+    dense, concats, source, sink = read_dense_layers(path)
+    fused = fuse_parallel_branches(dense, concats, source, sink)
+    if fused is not None:
+        return fused
+    chained = not concats and all(a.target == b.source for a, b in itertools.pairwise(dense))
+    if not dense or not chained or dense[0].source != source or dense[-1].target != sink:
+        raise ValueError(f"{path}: neither a chain of Dense layers nor the parallel design")
+    return dense

@@ -13,8 +13,11 @@ __all__ = ["LightEstimate"]
 
 
 def _frozen_array(a: np.ndarray | None) -> np.ndarray | None:
+    """A read-only float64 array: ``a`` itself when it already is one (frozen landmarks), else a copy."""
     if a is None:
         return None
+    if isinstance(a, np.ndarray) and a.dtype == np.float64 and not a.flags.writeable:
+        return a
     out = np.array(a, dtype=np.float64, copy=True)
     out.setflags(write=False)
     return out

@@ -85,16 +85,17 @@ def sample_crop(
 ) -> Samples:
     """Disc means around ``crop_uv`` in a uint8 RGB face crop (the light head's sampling, in numpy).
 
-    Discs are clamped to the crop; a point is ``valid`` when its rounded position in the frame
-    (``crop_to_image @ (u, v, 1)``) lies inside the ``image_size = (width, height)`` frame, as in the
-    light-head graph (:mod:`lightest.lighthead`), which this matches to float rounding.
+    Pixels are addressed in the crop's row-major buffer, ``x + side * y``, clamped to it (a disc can only
+    cross the crop's edge for a point the mesh put at the edge of its own crop). A point is ``valid`` when
+    its rounded position in the frame (``crop_to_image @ (u, v, 1)``) lies inside the
+    ``image_size = (width, height)`` frame. The light-head graph (:mod:`lightest.lighthead`) does exactly
+    this; the two are tested equal.
     """
     side = crop_rgb.shape[0]
     dx, dy = disc_offsets(int(radius))
-    centre = np.rint(crop_uv[:, :2])
-    xs = np.clip(centre[:, :1] + dx, 0, side - 1).astype(np.intp)
-    ys = np.clip(centre[:, 1:2] + dy, 0, side - 1).astype(np.intp)
-    rgb = crop_rgb[ys, xs].astype(np.float32).mean(axis=1)
+    centre = np.rint(crop_uv[:, :2]).astype(np.intp)
+    flat = np.clip((centre[:, 0] + side * centre[:, 1])[:, None] + (dx + side * dy), 0, side * side - 1)
+    rgb = crop_rgb.reshape(-1, 3)[flat].astype(np.float32).mean(axis=1)
     uv = np.rint(crop_uv[:, :2] @ crop_to_image[:, :2].T + crop_to_image[:, 2])
     width, height = image_size
     valid = (uv >= 0).all(axis=1) & (uv[:, 0] <= width - 1) & (uv[:, 1] <= height - 1)

@@ -25,6 +25,7 @@ _C1 = 0.488603
 _C2 = 1.092548
 _C20 = 0.315392
 _C22 = 0.546274
+_SQRT_4PI = float(np.sqrt(4.0 * np.pi))
 
 
 def sh_basis(directions: np.ndarray) -> np.ndarray:
@@ -53,7 +54,10 @@ def sh_from_light(direction: np.ndarray, directional_rgb: np.ndarray, ambient_rg
     A directional light projects to ``radiance * Y(direction)``; a constant environment of radiance ``a``
     projects to ``a * sqrt(4 pi)`` on the first coefficient only.
     """
-    basis = sh_basis(np.asarray(direction, dtype=np.float64))
+    x, y, z = (float(v) for v in np.asarray(direction, dtype=np.float64).reshape(3))
+    # the nine basis values in plain floats: one direction per frame, where numpy's per-call cost dominates
+    basis = [_C0, _C1 * y, _C1 * z, _C1 * x, _C2 * x * y, _C2 * y * z, _C20 * (3.0 * z * z - 1.0), _C2 * x * z,
+             _C22 * (x * x - y * y)]
     sh = np.outer(basis, np.asarray(directional_rgb, dtype=np.float64))
-    sh[0] += np.sqrt(4.0 * np.pi) * np.asarray(ambient_rgb, dtype=np.float64)
+    sh[0] += _SQRT_4PI * np.asarray(ambient_rgb, dtype=np.float64)
     return sh

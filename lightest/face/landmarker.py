@@ -167,7 +167,8 @@ class FaceMeshLandmarker:
             for x0, y0 in _tiles(bgr.shape[1], bgr.shape[0], TILE_SIDE):
                 self.detector_runs += 1
                 tile = self._full.detect(bgr[y0 : y0 + TILE_SIDE, x0 : x0 + TILE_SIDE])
-                found += [FaceDetection(d.box + [x0, y0, x0, y0], d.keypoints + [x0, y0], d.score) for d in tile]
+                shift = np.array([x0, y0], dtype=np.float64)
+                found += [FaceDetection(d.box + np.tile(shift, 2), d.keypoints + shift, d.score) for d in tile]
         return _merge(found, self._short.spec.nms_iou)
 
     def _mesh_of(self, bgr: np.ndarray, det: FaceDetection) -> MeshFace | None:
