@@ -13,7 +13,8 @@ than ``max_faces`` (as MediaPipe does).
 without a face: the short-range input shows the frame padded by 25 % (a face cut by the border becomes
 whole) and contrast-normalised (:mod:`lightest.face.contrast`), which costs nothing extra per run; when a
 detected face's mesh score is too low, the mesh is tried again on a black-bordered, contrast-normalised
-crop, then on the crop of a detection with 50 % padding. ``robust=False`` is MediaPipe's exact behaviour
+crop, then on the crop of a detection with 50 % padding; and when a detection's mesh still fails, the
+next detection is tried. ``robust=False`` is MediaPipe's exact behaviour
 (landmarks within ~0.01 px of ``solutions.face_mesh``, the same found / not-found decisions).
 """
 
@@ -185,7 +186,10 @@ class FaceMeshLandmarker:
 
     def _detect_new(self, bgr: np.ndarray, known: list[MeshFace]) -> list[MeshFace]:
         out = []
-        for det in self._detections(bgr):
+        detections = self._detections(bgr)
+        if not self.robust:  # MediaPipe meshes only the best max_faces detections; robust tries the rest too
+            detections = detections[: self.max_faces]
+        for det in detections:
             if any(_overlap(det.box, f) > SAME_FACE_IOU for f in known + out):
                 continue
             face = self._mesh_of(bgr, det)
