@@ -1,5 +1,8 @@
 """Per-stage wall times of ``Estimator`` on one frame: landmarks, sampling, estimate (median of N runs).
 
+With the default light head, sampling happens inside its graph (``sampling`` reads 0); ``--method physics``
+shows the numpy sampling of the face crop and the fit separately.
+
 ``python -m mobile_bench stages [--image PATH] [--size 640x480] [--runs 200] [--method physics]``
 """
 
@@ -17,9 +20,10 @@ import numpy as np
 
 from lightest import Estimator
 from lightest.image_io import load_image
+from lightest.lighthead import CROP_DISC_RADIUS
 from lightest.lightpoints import mesh_triangles
 from lightest.physics import VertexNormals
-from lightest.sampling import disc_radius, sample_discs
+from lightest.sampling import sample_crop
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "lee_perry_smith.png"
@@ -78,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         landmarks, obs = observed
         stages = [est.estimate_timed(img)[1] for _ in range(args.runs)]
         points = obs.points
-        radius = disc_radius(landmarks.size)
-        sampling = median_ms(lambda: sample_discs(img, points, radius), args.runs * 5)
+        crop, ids = landmarks.crop, est.light_points.a
+        size = (img.shape[1], img.shape[0])
+        sampling = median_ms(
+            lambda: sample_crop(crop.image, crop.points[ids], crop.to_image, size, CROP_DISC_RADIUS), args.runs * 5
+        )
         normals_of = VertexNormals(mesh_triangles())
         normals = median_ms(lambda: normals_of(landmarks.points, est.light_points.a), args.runs * 5)
     print(f"machine: {machine_description()}; 1 thread; frame {w}x{h} from {args.image.name}; method {est.method}")
