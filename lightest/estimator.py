@@ -72,8 +72,9 @@ class EstimatorOptions:
         model_path: a light-head or regressor ``.tflite`` with its ``.card.json``; implies
             ``method="model"`` under ``"auto"``.
         num_threads: LiteRT threads of every graph (detector, mesh, light head).
-        running_mode: ``"image"`` (every call independent, with detection retries when nothing is found)
-            or ``"video"`` (consecutive frames of one stream; landmarks are tracked).
+        running_mode: ``"image"`` (every call independent: the face is detected afresh) or ``"video"``
+            (consecutive frames of one stream: faces are tracked from frame to frame, and detected again
+            only when the mesh loses them).
         max_faces: most faces :meth:`Estimator.estimate_all` returns (largest first).
     """
 

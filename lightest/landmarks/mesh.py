@@ -21,8 +21,9 @@ class MeshBackend:
     """Face detector + 468-point mesh (BlazeFace short/full range and MediaPipe's face landmark graph).
 
     ``video=True`` tracks faces across consecutive frames (the mesh of one frame places the next crop)
-    and re-detects when the mesh's face score drops; image mode detects in every call, with bounded
-    padding/contrast retries only when the plain pass finds nothing.
+    and re-detects when the mesh's face score drops; image mode detects in every call. Detection is
+    :class:`lightest.face.FaceMeshLandmarker`'s robust one (padded, contrast-normalised input; mesh retries
+    only for detected faces whose mesh fails).
     """
 
     scheme = SCHEME
