@@ -110,7 +110,6 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
     luma = tf.constant(np.asarray(LUMA_RGB, dtype=np.float32)[:, None])
     disc_pixels = len(disc_offsets(CROP_DISC_RADIUS)[0])
     disc_mean = tf.constant(np.tile(np.eye(3, dtype=np.float32), (disc_pixels, 1)) / disc_pixels)  # (P*3, 3)
-    ones = tf.constant(np.ones((k, 1), np.float32))
     # (right eye, left eye, forehead, chin) -> (left - right, forehead - chin), v flipped to camera y
     axis_rows = tf.constant([[-1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0]])
     flip_y = tf.constant([1.0, -1.0, 1.0])
@@ -135,18 +134,15 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
         light_uv = uv[:k]
         rounded = tf.round(light_uv)
         margin = tf.minimum(rounded, image_size - 1.0 - rounded)  # whole pixels; >= 0 inside the frame
-        valid = tf.clip_by_value(tf.minimum(margin[:, 0], margin[:, 1]) + 1.0, 0.0, 1.0)
+        valid = tf.clip_by_value(tf.reduce_min(margin, axis=1) + 1.0, 0.0, 1.0)
         # gray_logz over the valid points (lightest.features._gray_logz)
         c = gray * (1.0 / 255.0)
         lin = tf.where(c <= 0.04045, c * (1.0 / 12.92), tf.pow(c * (1.0 / 1.055) + 0.055 / 1.055, 2.4))
         log = tf.math.log(lin + LOG_FLOOR)
-        def total(v: Any) -> Any:  # a sum over the light-points as a matrix product (cheaper than SUM)
-            return tf.matmul(v[None, :], ones)[0, 0]
-
-        count = total(valid)
+        count = tf.reduce_sum(valid)
         inv_n = 1.0 / tf.maximum(count, 1.0)
-        centred = (log - total(log * valid) * inv_n) * valid
-        sd = tf.sqrt(total(centred * centred) * inv_n)
+        centred = (log - tf.reduce_sum(log * valid) * inv_n) * valid
+        sd = tf.sqrt(tf.reduce_sum(centred * centred) * inv_n)
         usable = tf.cast(sd > 1e-6, tf.float32)  # (one valid point: centred is zero already)
         features = centred * (usable / tf.maximum(sd, 1e-6))
         # the regressor on the face and its mirror image (a batch of two after the first layer), averaged

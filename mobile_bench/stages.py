@@ -1,7 +1,8 @@
 """Per-stage wall times of ``Estimator`` on one frame: landmarks, sampling, estimate (median of N runs).
 
-With the default light head, sampling happens inside its graph (``sampling`` reads 0); ``--method physics``
-shows the numpy sampling of the face crop and the fit separately.
+With the default light head (``--method auto``) ``sampling`` is the light-head graph's invoke (sampling,
+features, regressor and head axes in one) and ``estimate`` building the ``LightEstimate``; ``--method physics``
+shows the numpy sampling of the face crop and the fit. Frames run back to back, as in an app.
 
 ``python -m mobile_bench stages [--image PATH] [--size 640x480] [--runs 200] [--method physics]``
 """

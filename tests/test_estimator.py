@@ -103,9 +103,9 @@ def test_stage_times(physics_estimator, example_image):
     assert r is not None
     assert t.landmarks_ms > 0 and t.sampling_ms > 0 and t.estimate_ms > 0
     assert t.total_ms == pytest.approx(t.landmarks_ms + t.sampling_ms + t.estimate_ms)
-    with Estimator() as est:  # the light head samples inside its graph
+    with Estimator() as est:  # the light-head graph (sampling ... head axes), then building the result
         r, t = est.estimate_timed(example_image)
-    assert r is not None and t.sampling_ms == 0 and t.estimate_ms > 0
+    assert r is not None and t.sampling_ms > 0 and t.estimate_ms > 0
 
 
 def test_observer_is_the_estimators_measuring_step(physics_estimator, example_image):

@@ -47,13 +47,13 @@ def test_compare_verdicts_are_same_mode_ratios():
         "facemesh[video]": {"median_ms": 2.5},
         "estimate[image]": {"median_ms": 4.4},
         "facemesh[image]": {"median_ms": 4.0},
-        "after_landmarks[image]": {"median_ms": 0.05},
+        "light_head_graph[image]": {"median_ms": 0.05},
         "no_face[image]": {"median_ms": 5.0},
     }
     v = dict(verdicts(stats))
     assert v["video end to end <= 1.0x bare FaceMesh video"] == "PASS: 2.000 / 2.500 ms = 0.80x"
     assert v["image end to end <= 1.0x bare FaceMesh image"].startswith("FAIL: 4.400 / 4.000 ms = 1.10x")
-    assert v["light head <= 0.1 ms per face, in the pipeline"] == "PASS: 0.0500 ms"
+    assert v["light-head graph <= 0.1 ms per face, in the pipeline"] == "PASS: 0.0500 ms"
     assert v["no-face frame <= 1.5x face frame (image mode)"] == "PASS: 5.000 / 4.400 ms = 1.14x"
     del stats["facemesh[image]"]
     assert "image end to end <= 1.0x bare FaceMesh image" not in dict(verdicts(stats))
