@@ -48,10 +48,10 @@ def _unit(v: Any) -> Any:
 def fold_regressor(card: ModelCard, layers: list[Dense]) -> list[np.ndarray]:
     """The regressor's matrices with the card's standardisation, mirror averaging and output scale folded in.
 
-    Returns ``[k1, b1, k2, b2, ..., merge]``: the first layer reads the raw features and computes the face's
-    and its mirror image's units side by side (the mirror's input is a permutation of the face's, so its
-    kernel is the same rows permuted); the middle layers run on both as a batch of two; ``merge`` (2n, n)
-    averages the two answers with the mirror's x negated, times ``output_scale``, outputs in the card's order.
+    Returns ``[k1, b1, k2, b2, ..., merge]``: the first layer reads the raw (unstandardised) features; the
+    layers run on the face and its mirror image as a batch of two; ``merge`` (2n, n) takes the two answers,
+    flattened, to their average with the mirror's x negated, times ``output_scale``, in the card's order
+    (``(n, n)``: the output scale alone, for a card without mirror averaging).
     """
     mean, inv_std = np.asarray(card.input_mean), 1.0 / np.asarray(card.input_std)
     first = layers[0]
@@ -60,8 +60,6 @@ def fold_regressor(card: ModelCard, layers: list[Dense]) -> list[np.ndarray]:
     scale = np.asarray(card.output_scale)
     n = len(card.outputs)
     if card.mirror_average:
-        inverse = np.argsort(get_light_point_set(card.light_points).mirror_index)
-        kernel, bias = np.concatenate([kernel, kernel[inverse]], axis=1), np.concatenate([bias, bias])
         sign = np.array([-1.0 if o in X_OUTPUTS else 1.0 for o in card.outputs])
         merge = np.concatenate([np.diag(0.5 * scale), np.diag(0.5 * scale * sign)])
     else:
@@ -79,8 +77,8 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
 
     Written for few ops (in a pipeline each costs about a microsecond with cold caches): one gather for all
     needed landmarks, one affine for all their frame positions, 1-D pixel indices and one gather for all
-    disc pixels, matrix products for sums, and the regressor with standardisation, mirror averaging and
-    output scale folded into its matrices (:func:`fold_regressor`).
+    disc pixels, and the regressor with standardisation and the mirror averaging's merge and output scale
+    folded into its matrices (:func:`fold_regressor`).
     """
     import tensorflow as tf
 
@@ -102,7 +100,7 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
     kernels = [tf.constant(w) for w in weights[0::2]]
     biases = [tf.constant(b) for b in weights[1::2]]
     relu = [d.relu for d in layers]
-    halves = 2 if card.mirror_average else 1
+    mirror = tf.constant(points.mirror_index, dtype=tf.int32)
     # merged outputs reordered: the direction triple first, then the extras
     extras = [n for n in card.outputs if n not in DIRECTION_OUTPUTS[kind]]
     order = [card.outputs.index(n) for n in (*DIRECTION_OUTPUTS[kind], *extras)]
@@ -145,9 +143,10 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
         sd = tf.sqrt(tf.reduce_sum(centred * centred) * inv_n)
         usable = tf.cast(sd > 1e-6, tf.float32)  # (one valid point: centred is zero already)
         features = centred * (usable / tf.maximum(sd, 1e-6))
-        # the regressor on the face and its mirror image (a batch of two after the first layer), averaged
-        h = tf.matmul(features[None, :], kernels[0]) + biases[0]
-        h = tf.reshape(tf.nn.relu(h) if relu[0] else h, [halves, -1])
+        # the regressor on the face and its mirror image (a batch of two), averaged
+        both = tf.stack([features, tf.gather(features, mirror)]) if card.mirror_average else features[None, :]
+        h = tf.matmul(both, kernels[0]) + biases[0]
+        h = tf.nn.relu(h) if relu[0] else h
         for kernel, bias, act in zip(kernels[1:], biases[1:], relu[1:], strict=True):
             h = tf.matmul(h, kernel) + bias
             h = tf.nn.relu(h) if act else h
