@@ -106,8 +106,7 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
     order = [card.outputs.index(n) for n in (*DIRECTION_OUTPUTS[kind], *extras)]
     merge = tf.constant(merge[:, order])
     luma = tf.constant(np.asarray(LUMA_RGB, dtype=np.float32)[:, None])
-    disc_pixels = len(disc_offsets(CROP_DISC_RADIUS)[0])
-    disc_mean = tf.constant(np.tile(np.eye(3, dtype=np.float32), (disc_pixels, 1)) / disc_pixels)  # (P*3, 3)
+    disc_mean = tf.constant(np.tile(np.eye(3, dtype=np.float32), (len(dx), 1)) / len(dx))  # (P*3, 3)
     # (right eye, left eye, forehead, chin) -> (left - right, forehead - chin), v flipped to camera y
     axis_rows = tf.constant([[-1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0]])
     flip_y = tf.constant([1.0, -1.0, 1.0])

@@ -30,12 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from lightest.face.landmarker import CROP_SIZE
+from lightest.face.roi import ROI_SCALE
 from lightest.litert import open_interpreter
 from lightest.sampling import disc_radius
 
 __all__ = [
     "CROP_DISC_RADIUS",
-    "CROP_FACE_SCALE",
     "CROP_SIZE",
     "INPUTS",
     "LIGHT_HEAD_KIND",
@@ -45,12 +46,9 @@ __all__ = [
 ]
 
 LIGHT_HEAD_KIND = "light_head"
-#: Side of the face crop in pixels (the MediaPipe face-landmark model's input).
-CROP_SIZE = 192
-#: The crop is this many times the face box (MediaPipe's ROI scale), so a face spans ~CROP_SIZE / 1.5 px.
-CROP_FACE_SCALE = 1.5
-#: Disc radius in crop pixels: lightest's sampling rule (1.5 % of the face size) at that face size.
-CROP_DISC_RADIUS = disc_radius(CROP_SIZE / CROP_FACE_SCALE)
+#: Disc radius in crop pixels: lightest's sampling rule (1.5 % of the face size) for a face spanning
+#: CROP_SIZE / ROI_SCALE pixels, as every face does in the mesh model's crop (:mod:`lightest.face.roi`).
+CROP_DISC_RADIUS = disc_radius(CROP_SIZE / ROI_SCALE)
 #: name -> (shape, dtype) of the graph's inputs, in signature order.
 INPUTS: dict[str, tuple[tuple[int, ...], str]] = {
     "crop": ((CROP_SIZE, CROP_SIZE, 3), "uint8"),

@@ -34,6 +34,7 @@ from lightest.face.roi import RotatedRect, roi_from_eyes, roi_from_mesh
 __all__ = ["CROP_SIZE", "LANDMARK_MODEL", "ROBUST_PAD", "ROBUST_RETRY_PAD", "FaceMeshLandmarker", "MeshFace"]
 
 LANDMARK_MODEL = "face_landmark.tflite"
+#: Side of the face crop in pixels: the face-landmark graph's input (and the light head's).
 CROP_SIZE = 192
 #: ``robust``: padding (fraction of the longer side, each edge) of the short-range input, and of the
 #: detection retried when a detected face's mesh fails twice.
@@ -173,10 +174,11 @@ class FaceMeshLandmarker:
         return _merge(found, self._short.spec.nms_iou)
 
     def _mesh_of(self, bgr: np.ndarray, det: FaceDetection) -> MeshFace | None:
-        face = self.mesh_in(bgr, _roi(det), det.score)
+        roi = _roi(det)
+        face = self.mesh_in(bgr, roi, det.score)
         if face is not None or not self.robust:
             return face
-        face = self.mesh_in(bgr, _roi(det), det.score, retry=True)
+        face = self.mesh_in(bgr, roi, det.score, retry=True)
         if face is not None:
             return face
         self.detector_runs += 1
