@@ -200,3 +200,32 @@ def test_quantization_aware_weights_are_exact_in_int8():
 
     assert worst_weight_error(True) < 1e-6
     assert worst_weight_error(False) > 1e-4
+
+
+def test_light_head_graph_of_a_trained_model_matches_its_regressor(tiny_renders, tmp_path):
+    """Train (gray_logz, mirror averaging), export the regressor, build the light-head graph from its float32
+    file: the graph and the regressor run by the numpy path give the same light."""
+    pytest.importorskip("tensorflow", reason="the train extra (tensorflow-cpu) is needed to train")
+    from export.convert import export
+    from export.lighthead import export_light_head
+    from lightest import frames
+    from training.train import TrainConfig, train
+
+    extract(tiny_renders, "mediapipe", "mesh-v1").save(tmp_path / "f.npz")
+    cfg = TrainConfig(
+        name="tinyhead", features=(str(tmp_path / "f.npz"),), blocks=("gray_logz",), model="parallel_direction",
+        target="light_dir_head", extra_targets=("ambient_ratio", "light_distance_m"), hidden=4, epochs=3,
+        extra_hidden=2, split="identity", validation_fraction=0.3, test_fraction=0.3, mirror=True,
+        mirror_average=True, shared_hidden=6,
+    )  # fmt: skip
+    train(cfg, tmp_path / "run")
+    export(tmp_path / "run", tmp_path / "out")
+    card = export_light_head(tmp_path / "out" / "tinyhead-float32.tflite", tmp_path / "head")
+    assert card.mirror_average and card.extras == ("ambient", "distance_m")
+    image = load_image(EXAMPLE)
+    with Estimator(model_path=tmp_path / "head" / "lighthead-tinyhead.tflite") as graph, Estimator(
+        model_path=tmp_path / "out" / "tinyhead-float32.tflite"
+    ) as numpy_path:
+        a, b = graph.estimate(image), numpy_path.estimate(image)
+    assert frames.angle_between_deg(np.array(a.direction), np.array(b.direction)) < 0.01
+    assert a.ambient == pytest.approx(b.ambient, abs=1e-4)
