@@ -1,10 +1,10 @@
-"""Does MediaPipe find the face in rendered images? Detection rate overall and by light angle."""
+"""Does lightest's face detector + mesh (MediaPipe's graphs on LiteRT, as the runtime and training run
+them) find the face in rendered images? Detection rate overall and by light angle."""
 
 from __future__ import annotations
 
 import itertools
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,25 +14,16 @@ import numpy as np
 ANGLE_BINS_DEG = (0, 30, 60, 75, 90, 101)
 
 
-def _face_mesh() -> Any:
-    """MediaPipe FaceMesh without importing TensorFlow (mediapipe probes for it and it is slow)."""
-    sys.modules["tensorflow"] = None  # type: ignore[assignment]
-    try:
-        from mediapipe.python.solutions import face_mesh
-    finally:
-        del sys.modules["tensorflow"]
-    return face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, min_detection_confidence=0.5)
-
-
 def detection_report(data_dir: Path) -> dict[str, Any]:
-    """Run FaceMesh on every image of a dataset's manifest; rates overall and per light-angle bin."""
+    """Find the face in every image of a dataset's manifest; rates overall and per light-angle bin."""
+    from lightest import Estimator
+
     rows = [json.loads(line) for line in (data_dir / "manifest.jsonl").read_text().splitlines() if line.strip()]
     found, angles, heads = [], [], []
-    with _face_mesh() as fm:
+    with Estimator(method="physics") as est:
         for r in rows:
             img = cv2.imread(str(data_dir / r["image"]), cv2.IMREAD_COLOR)
-            res = fm.process(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-            found.append(res.multi_face_landmarks is not None)
+            found.append(est.detect_landmarks(img) is not None)
             angles.append(r["light_angle_from_view_deg"])
             heads.append(r["head"])
     found_a, ang = np.array(found), np.array(angles)

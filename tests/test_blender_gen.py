@@ -162,3 +162,20 @@ def test_smoke_dataset_through_the_cli(tmp_path):
     assert _rows(b) == rows
     for r in rows:
         assert (a / r["image"]).read_bytes() == (b / r["image"]).read_bytes()
+
+
+def test_facecheck_uses_the_runtime_detector(tmp_path):
+    import cv2
+
+    from blender_gen.facecheck import detection_report
+    from tests.conftest import EXAMPLE
+
+    (tmp_path / "images").mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "face.png"), cv2.imread(str(EXAMPLE)))
+    cv2.imwrite(str(tmp_path / "images" / "blank.png"), np.full((256, 256, 3), 128, np.uint8))
+    rows = [{"image": f"images/{n}.png", "light_angle_from_view_deg": a, "head": "lps"} for n, a in (("face", 20.0),
+                                                                                                     ("blank", 80.0))]
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = detection_report(tmp_path)
+    assert report["n"] == 2 and report["rate"] == 0.5 and report["missed"] == ["images/blank.png"]
+    assert report["by_light_angle"][0] == {"light_angle_deg": "0-30", "n": 1, "rate": 1.0}
