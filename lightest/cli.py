@@ -1,39 +1,71 @@
-"""``lightest`` command line: estimate the light in face photos."""
+"""``lightest`` command line: estimate the light in face photos.
+
+Exit status: 0 every image had a face and was estimated; 1 at least one image had no face or could not
+be read (each says so on its own line); 2 a usage error (bad option, unusable ``--overlay`` path, no
+images found, a model that cannot be loaded). Errors are one line on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import glob
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 import cv2
 
+from lightest import __version__
 from lightest.estimator import METHODS, Estimator
 from lightest.image_io import load_image
 from lightest.landmarks import BACKENDS
 from lightest.overlay import draw_overlay
+from lightest.result import LightEstimate
 
-__all__ = ["main"]
+__all__ = ["EXIT_FAILED_IMAGES", "EXIT_OK", "EXIT_USAGE", "IMAGE_SUFFIXES", "main"]
+
+EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE = 0, 1, 2
+#: File endings read from directories (and written by ``--overlay``), lower case.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pbm", ".tif", ".tiff", ".webp")
+#: Columns of ``--csv``.
+CSV_COLUMNS = ("image", "face", "azimuth_deg", "elevation_deg", "dir_x", "dir_y", "dir_z", "ambient",
+               "intensity", "confidence", "box_x", "box_y", "box_w", "box_h", "method")  # fmt: skip
+
+
+class UsageError(ValueError):
+    """A problem with the command line itself (exit status 2)."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lightest", description="Where does the light on a face come from?")
+    parser = argparse.ArgumentParser(
+        prog="lightest",
+        description="Where does the light on a face come from?",
+        epilog="exit status: 0 all images estimated, 1 some image had no face or could not be read, 2 usage error",
+    )
+    parser.add_argument("--version", action="version", version=f"lightest {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     est = sub.add_parser(
         "estimate",
         help="estimate the light direction in face images",
         description="Prints one line per image: azimuth and elevation in degrees (camera frame: +azimuth = "
-        "light toward image right, +elevation = up) and confidence; or JSON with --json.",
+        "light toward image right, +elevation = up) and confidence; or JSON Lines with --json, CSV with --csv.",
+        epilog="exit status: 0 all images estimated, 1 some image had no face or could not be read, 2 usage error",
     )
-    est.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, PGM, ...)")
-    est.add_argument("--json", action="store_true", help="print one JSON object per image (JSON Lines)")
+    est.add_argument("images", nargs="+", metavar="IMAGE", help="image files, directories or quoted glob patterns")
+    est.add_argument("-r", "--recursive", action="store_true", help="also read images in subdirectories")
+    out = est.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one compact JSON object per image (JSON Lines)")
+    out.add_argument("--csv", action="store_true", help="CSV with a header row")
+    est.add_argument("--full", action="store_true", help="with --json: add all landmarks and light-points")
     est.add_argument(
         "--overlay",
         metavar="OUT",
         type=Path,
-        help="write an annotated image: a file path for one input, a directory for several",
+        help="write an annotated image: a file (.png, .jpg, ...) for one input, a directory for several",
     )
     est.add_argument("--method", choices=METHODS, default="auto", help="default: bundled model, else physics")
     est.add_argument("--landmarks", choices=BACKENDS, default="mediapipe", help="landmark backend")
@@ -41,53 +73,134 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _overlay_path(out: Path, image: Path, several: bool) -> Path:
-    if several:
-        out.mkdir(parents=True, exist_ok=True)
-        return out / f"{image.stem}_overlay.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
+def _expand(names: Sequence[str], recursive: bool) -> list[Path]:
+    """Files named, images inside directories (sorted), and matches of glob patterns, in the given order."""
+    out: list[Path] = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            walk = path.rglob("*") if recursive else path.iterdir()
+            out += sorted(p for p in walk if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        elif not path.exists() and any(c in name for c in "*?["):
+            matches = sorted(Path(p) for p in glob.glob(name, recursive=recursive) if Path(p).is_file())
+            if not matches:
+                raise UsageError(f"no files match {name!r}")
+            out += matches
+        else:
+            out.append(path)  # a missing file is reported on its own line, like an unreadable one
+    if not out:
+        raise UsageError(f"no images found in {', '.join(names)}")
     return out
 
 
+def _overlay_target(out: Path | None, count: int) -> Path | None:
+    """Check ``--overlay`` before any work: a writable image file for one input, a directory for several."""
+    if out is None:
+        return None
+    as_file = count == 1 and not out.is_dir()
+    if as_file and out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise UsageError(f"--overlay {out}: unknown image type {out.suffix or '(none)'}; use one of {IMAGE_SUFFIXES}")
+    if not as_file and out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
+        raise UsageError(f"--overlay {out} is one file, but there are {count} images: give a directory")
+    directory = out.parent if as_file else out
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--overlay {out}: cannot create {directory}: {exc.strerror or exc}") from exc
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"--overlay {out}: {directory} is not writable")
+    return out if as_file else None
+
+
+def _record(path: Path, result: LightEstimate | None, full: bool) -> dict[str, Any]:
+    if result is None:
+        return {"image": str(path), "face": False}
+    return {"image": str(path), "face": True, **result.to_dict(full=full)}
+
+
+def _csv_row(path: Path, result: LightEstimate | None) -> list[Any]:
+    if result is None:
+        return [str(path), False] + [""] * (len(CSV_COLUMNS) - 2)
+    d = result.to_dict()
+    return [str(path), True, d["azimuth_deg"], d["elevation_deg"], *d["direction"], d["ambient"], d["intensity"],
+            d["confidence"], *d["face_box"], d["method"]]  # fmt: skip
+
+
+class _Progress:
+    """``[i/n] name`` on stderr, rewritten in place, only when several images go to a terminal."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total, self.stream = total, stream
+        self.enabled = total > 1 and stream.isatty()
+
+    def __call__(self, done: int, path: Path) -> None:
+        if self.enabled:
+            self.stream.write(f"\r[{done}/{self.total}] {path.name[:60]:<60}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 72 + "\r")
+            self.stream.flush()
+
+
+def _results(est: Estimator, paths: list[Path]) -> Iterator[tuple[Path, Any, LightEstimate | None, str | None]]:
+    """(path, image, estimate, error) per input, in order; a file that cannot be read gives its error."""
+    for path in paths:
+        try:
+            image = load_image(path)
+        except (OSError, ValueError) as exc:
+            yield path, None, None, str(exc)
+            continue
+        yield path, image, est.estimate(image), None
+
+
 def _estimate(args: argparse.Namespace) -> int:
+    if args.full and not args.json:
+        raise UsageError("--full goes with --json")
+    paths = _expand(args.images, args.recursive)
+    overlay_file = _overlay_target(args.overlay, len(paths))
     failures = 0
-    several = len(args.images) > 1
+    writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
+    if writer is not None:
+        writer.writerow(CSV_COLUMNS)
+    progress = _Progress(len(paths), sys.stderr)
     with Estimator(method=args.method, landmarks=args.landmarks, model_path=args.model) as est:
-        for name in args.images:
-            path = Path(name)
-            try:
-                image = load_image(path)
-            except (OSError, ValueError) as exc:
+        for done, (path, image, result, error) in enumerate(_results(est, paths), start=1):
+            progress(done, path)
+            if error is not None:
                 failures += 1
-                print(f"{path}: error: {exc}", file=sys.stderr)
+                progress.close()
+                print(f"{path}: error: {error}", file=sys.stderr)
                 continue
-            result = est.estimate(image)
-            if result is None:
-                failures += 1
-                print(json.dumps({"image": str(path), "face": False}) if args.json else f"{path}: no face")
-                continue
+            failures += result is None
             if args.json:
-                print(json.dumps({"image": str(path), "face": True, **result.to_dict()}))
+                print(json.dumps(_record(path, result, args.full)))
+            elif writer is not None:
+                writer.writerow(_csv_row(path, result))
+            elif result is None:
+                print(f"{path}: no face")
             else:
                 print(
                     f"{path}: azimuth {result.azimuth_deg:+7.2f} deg  elevation {result.elevation_deg:+7.2f} deg  "
                     f"confidence {result.confidence:.2f}  ({result.method})"
                 )
-            if args.overlay is not None:
-                out = _overlay_path(args.overlay, path, several)
+            if args.overlay is not None and result is not None:
+                out = overlay_file or args.overlay / f"{path.stem}_overlay.png"
                 if not cv2.imwrite(str(out), draw_overlay(image, result)):
                     raise OSError(f"could not write overlay {out}")
-    return 1 if failures else 0
+    progress.close()
+    return EXIT_FAILED_IMAGES if failures else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``lightest`` command; returns the exit status (1 if any image failed)."""
+    """Entry point of the ``lightest`` command; returns the exit status (module docstring)."""
     args = _parser().parse_args(argv)
     try:
         return _estimate(args)
-    except (FileNotFoundError, ValueError, ImportError, OSError) as exc:
+    except (FileNotFoundError, ValueError, ImportError, OSError, RuntimeError) as exc:
         print(f"lightest: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

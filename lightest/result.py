@@ -77,8 +77,11 @@ class LightEstimate:
         """``degrees(asin(y))``: +90 = light straight above the face, -90 = below."""
         return frames.angles_from_direction(np.asarray(self.direction))[1]
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (plain floats, ints and lists) with the derived angles included."""
+    def to_dict(self, full: bool = False) -> dict[str, Any]:
+        """JSON-ready dict (plain floats, ints and lists) with the derived angles included: about 1 KB.
+
+        ``full=True`` adds the ``landmarks`` and ``light_points`` arrays (about 25 KB more).
+        """
 
         def plain(v: Any) -> Any:
             if isinstance(v, np.ndarray):
@@ -100,7 +103,6 @@ class LightEstimate:
             "sh": plain(self.sh),
             "confidence": round(float(self.confidence), 6),
             "face_box": [int(v) for v in self.face_box],
-            "landmarks": plain(self.landmarks),
-            "light_points": plain(self.light_points),
             "method": self.method,
+            **({"landmarks": plain(self.landmarks), "light_points": plain(self.light_points)} if full else {}),
         }

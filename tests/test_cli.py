@@ -58,3 +58,78 @@ def test_console_script_runs():
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["face"] is True
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lightest.cli", *args], capture_output=True, text=True, check=False)
+
+
+def test_version_and_documented_exit_codes():
+    from lightest import __version__
+
+    proc = _run("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"lightest {__version__}"
+    assert "exit status: 0 all images estimated, 1 some image" in _run("estimate", "--help").stdout
+
+
+def test_json_is_compact_by_default_and_full_on_request(capsys):
+    assert main(["estimate", str(EXAMPLE), "--json"]) == 0
+    line = capsys.readouterr().out.strip()
+    record = json.loads(line)
+    assert len(line.encode()) <= 2048 and "landmarks" not in record
+    assert {"direction", "azimuth_deg", "elevation_deg", "ambient", "sh", "confidence", "face_box"} <= set(record)
+    assert main(["estimate", str(EXAMPLE), "--json", "--full"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert len(full["landmarks"]) == 468 and len(full["light_points"]) == 340
+    assert main(["estimate", str(EXAMPLE), "--full"]) == 2
+    assert "--full goes with --json" in capsys.readouterr().err
+
+
+def test_csv_has_a_header_and_a_row_per_image(capsys, tmp_path):
+    import csv as csv_module
+
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((240, 320, 3), 128, np.uint8))
+    assert main(["estimate", str(EXAMPLE), str(blank), "--csv"]) == 1  # one image without a face
+    rows = list(csv_module.DictReader(capsys.readouterr().out.splitlines()))
+    assert [r["face"] for r in rows] == ["True", "False"]
+    assert float(rows[0]["azimuth_deg"]) == pytest.approx(-55, abs=15) and rows[1]["azimuth_deg"] == ""
+
+
+def test_directories_globs_and_recursion(capsys, tmp_path):
+    (tmp_path / "sub").mkdir()
+    for name in ("a.png", "b.jpg", "sub/c.png"):
+        cv2.imwrite(str(tmp_path / name), cv2.imread(str(EXAMPLE)))
+    (tmp_path / "notes.txt").write_text("not an image")
+    assert main(["estimate", str(tmp_path), "--csv"]) == 0
+    assert [r.split(",")[0].rsplit("/", 1)[-1] for r in capsys.readouterr().out.splitlines()[1:]] == ["a.png", "b.jpg"]
+    assert main(["estimate", str(tmp_path), "-r", "--csv"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 4
+    assert main(["estimate", str(tmp_path / "*.png"), "--csv"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    assert main(["estimate", str(tmp_path / "*.gif")]) == 2
+    assert "no files match" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["estimate", str(tmp_path / "empty")]) == 2
+    assert "no images found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("overlay", "several", "message"),
+    [("out.xyz", False, "unknown image type .xyz"), ("noext", False, "unknown image type (none)"),
+     ("result.png", True, "is one file, but there are 2 images")],
+)  # fmt: skip
+def test_bad_overlay_paths_fail_before_any_work(capsys, tmp_path, overlay, several, message):
+    images = [str(EXAMPLE)] * (2 if several else 1)
+    assert main(["estimate", *images, "--overlay", str(tmp_path / overlay)]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == "" and "Traceback" not in captured.err
+    assert not (tmp_path / overlay).exists()
+
+
+def test_overlay_into_an_unwritable_place_is_refused_up_front(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a directory")
+    assert main(["estimate", str(EXAMPLE), "--overlay", str(blocker / "out.png")]) == 2
+    captured = capsys.readouterr()
+    assert "cannot create" in captured.err and captured.out == ""
