@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sh_basis", "sh_from_light"]
+__all__ = ["COSINE_LOBE", "irradiance", "relative_irradiance_error", "sh_basis", "sh_from_light", "sphere_directions"]
 
 _C0 = 0.282095
 _C1 = 0.488603
@@ -26,6 +26,8 @@ _C2 = 1.092548
 _C20 = 0.315392
 _C22 = 0.546274
 _SQRT_4PI = float(np.sqrt(4.0 * np.pi))
+#: Clamped-cosine convolution per band (Ramamoorthi and Hanrahan 2001): irradiance E(n) = sum A_l L_lm Y_lm(n).
+COSINE_LOBE = np.array([np.pi] + [2.0 * np.pi / 3.0] * 3 + [np.pi / 4.0] * 5)
 
 
 def sh_basis(directions: np.ndarray) -> np.ndarray:
@@ -61,3 +63,33 @@ def sh_from_light(direction: np.ndarray, directional_rgb: np.ndarray, ambient_rg
     sh = np.outer(basis, np.asarray(directional_rgb, dtype=np.float64))
     sh[0] += _SQRT_4PI * np.asarray(ambient_rgb, dtype=np.float64)
     return sh
+
+
+def irradiance(sh: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """Irradiance ``(..., 3)`` that ``(9, 3)`` incoming-radiance SH deliver to surfaces with unit ``normals``
+    ``(..., 3)``: the order-2 approximation every engine's SH lighting uses (lit Lambertian surface = albedo
+    / pi times this)."""
+    return sh_basis(normals) @ (COSINE_LOBE[:, None] * np.asarray(sh, dtype=np.float64))
+
+
+def sphere_directions(n: int = 2000) -> np.ndarray:
+    """``(n, 3)`` unit directions spread evenly over the sphere (Fibonacci lattice): normals for comparisons."""
+    i = np.arange(n) + 0.5
+    z = 1.0 - 2.0 * i / n
+    r = np.sqrt(1.0 - z * z)
+    phi = np.pi * (3.0 - np.sqrt(5.0)) * i
+    return np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=1)
+
+
+def relative_irradiance_error(sh: np.ndarray, reference: np.ndarray, normals: np.ndarray | None = None) -> float:
+    """RMS difference of the irradiance two SH give over all normal directions, each normalised by its mean
+    first (exposure is unknown), relative to the reference's mean: 0 for the same lighting up to a scale.
+
+    Luminance (BT.601 weights of the RGB irradiance) is compared, so a colour error alone does not count.
+    """
+    n = sphere_directions() if normals is None else normals
+    weights = np.array([0.299, 0.587, 0.114])
+    a, b = irradiance(sh, n) @ weights, irradiance(reference, n) @ weights
+    if a.mean() <= 0 or b.mean() <= 0:
+        raise ValueError("irradiance with a non-positive mean cannot be normalised")
+    return float(np.sqrt(np.mean((a / a.mean() - b / b.mean()) ** 2)))
