@@ -154,19 +154,18 @@ def _yaleb_sample() -> list:
     return list_images(YALEB)[::16]  # 111 faces, all 28 people, lights from every side
 
 
-def test_landmarks_agree_with_mediapipe_face_mesh_on_yale_b():
+def test_landmarks_agree_with_mediapipe_face_mesh_on_yale_b(example_image):
     """With ``robust=False`` our detector + mesh is MediaPipe's ``solutions.face_mesh``: same decisions, same
-    landmarks to a hundredth of a pixel."""
+    landmarks to a hundredth of a pixel (on Yale B and the example render)."""
     pytest.importorskip("mediapipe", reason="the reference extra (mediapipe) is not installed")
     from lightest.image_io import load_image
     from mobile_bench.reference import BareFaceMesh
 
     ours = FaceMeshLandmarker(robust=False)
     distances, agree, found = [], 0, 0
-    images = _yaleb_sample()
+    images = [example_image] + [load_image(item.path) for item in _yaleb_sample()]
     with BareFaceMesh() as reference:
-        for item in images:
-            image = load_image(item.path)
+        for image in images:
             theirs, mine = reference.points(image), ours.detect(image)
             agree += (theirs is None) == (not mine)
             if theirs is not None and mine:

@@ -1,12 +1,16 @@
 """BlazeFace face detection through LiteRT: letterbox, invoke, decode the SSD outputs, weighted NMS.
 
-Decoding follows MediaPipe's ``TensorsToDetectionsCalculator`` for these models: per anchor 16 values,
-box centre offset and size then six keypoints, each divided by the input size and placed relative to the
-anchor centre; score = sigmoid of the clipped logit.
+Input as MediaPipe's ``ImageToTensorCalculator`` in ``face_detection.pbtxt``: the frame letterboxed into the
+model's square (``keep_aspect_ratio: true``, aspect kept, bilinear), the bands outside the frame black
+(``border_mode: BORDER_ZERO``), RGB values mapped to [-1, 1]. Decoding follows its
+``TensorsToDetectionsCalculator``: per anchor 16 values, box centre offset and size then six keypoints, each
+divided by the input size and placed relative to the anchor centre (``reverse_output_order``: x before y);
+score = sigmoid of the logit clipped to +-100; then weighted NMS (IoU 0.3) and the map back to frame pixels.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -43,12 +47,18 @@ class FaceDetection:
         return float(max(w, 0.0) * max(h, 0.0))
 
 
+def _logit(p: float) -> float:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"a score threshold must lie in [0, 1], got {p}")
+    return -math.inf if p == 0.0 else math.inf if p == 1.0 else math.log(p / (1.0 - p))
+
+
 def decode(
-    raw_boxes: np.ndarray, raw_scores: np.ndarray, spec: DetectorSpec
+    raw_boxes: np.ndarray, raw_scores: np.ndarray, spec: DetectorSpec, min_score: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """SSD outputs ``(N, 16)`` and ``(N,)`` logits -> boxes ``(M, 4)``, keypoints ``(M, 6, 2)``, scores ``(M,)``
-    in [0, 1] input-square coordinates, for anchors scoring at least ``spec.min_score``."""
-    logit_min = np.log(spec.min_score / (1.0 - spec.min_score))
+    in [0, 1] input-square coordinates, for anchors scoring at least ``min_score`` (default ``spec.min_score``)."""
+    logit_min = _logit(spec.min_score if min_score is None else min_score)
     keep = np.flatnonzero(raw_scores >= logit_min)
     scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores[keep], -_SCORE_CLIP, _SCORE_CLIP)))
     anchors = anchor_centres(spec)[keep]
@@ -62,12 +72,21 @@ def decode(
 
 class FaceDetector:
     """One BlazeFace model (``"short_range"`` for faces filling much of the frame, ``"full_range"`` for small
-    and distant ones) on BGR frames."""
+    and distant ones) on BGR frames. ``min_score`` replaces the table's score threshold (MediaPipe's
+    ``min_detection_confidence``)."""
 
-    def __init__(self, kind: str, num_threads: int = 1, model_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        num_threads: int = 1,
+        model_dir: str | os.PathLike[str] | None = None,
+        min_score: float | None = None,
+    ) -> None:
         if kind not in DETECTORS:
             raise ValueError(f"unknown detector {kind!r}; choose one of {sorted(DETECTORS)}")
         self.spec = DETECTORS[kind]
+        self.min_score = self.spec.min_score if min_score is None else float(min_score)
+        _logit(self.min_score)  # validates the range
         self._interp = open_face_model(self.spec.file, num_threads=num_threads, model_dir=model_dir)
         self._in = self._interp.get_input_details()[0]["index"]
         outs = sorted(self._interp.get_output_details(), key=lambda d: int(d["shape"][-1]), reverse=True)
@@ -91,7 +110,7 @@ class FaceDetector:
         self._interp.invoke()
         raw_boxes = self._interp.get_tensor(self._boxes)[0]
         raw_scores = self._interp.get_tensor(self._scores)[0, :, 0]
-        boxes, keypoints, scores = decode(raw_boxes, raw_scores, self.spec)
+        boxes, keypoints, scores = decode(raw_boxes, raw_scores, self.spec, self.min_score)
         if not len(scores):
             return []
         boxes, keypoints, scores = weighted_nms(boxes, keypoints, scores, self.spec.nms_iou)
