@@ -8,6 +8,7 @@
 
 from lightest.estimator import Estimator, EstimatorOptions, StageTimes
 from lightest.result import LightEstimate
+from lightest.smoothing import SmoothingOptions
 
-__all__ = ["Estimator", "EstimatorOptions", "LightEstimate", "StageTimes", "__version__"]
+__all__ = ["Estimator", "EstimatorOptions", "LightEstimate", "SmoothingOptions", "StageTimes", "__version__"]
 __version__ = "0.1.0"

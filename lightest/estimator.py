@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,8 @@ from lightest.model_card import DIRECTION_OUTPUTS, ModelCard, card_path_for
 from lightest.observer import LightPointObserver
 from lightest.physics import fit_lambertian, srgb_to_linear
 from lightest.result import LightEstimate
-from lightest.sh import sh_from_light
+from lightest.sh import sh_from_light, sh_from_shares
+from lightest.smoothing import LightSmoother, SmoothingOptions
 from lightest.tflite_runner import TFLiteRegressor
 
 __all__ = ["METHODS", "RUNNING_MODES", "Estimator", "EstimatorOptions", "StageTimes", "default_model_path"]
@@ -76,6 +77,8 @@ class EstimatorOptions:
             (consecutive frames of one stream: faces are tracked from frame to frame, and detected again
             only when the mesh loses them).
         max_faces: most faces :meth:`Estimator.estimate_all` returns (largest first).
+        smoothing: temporal filter and hold of :meth:`Estimator.estimate_for_video`
+            (:class:`~lightest.smoothing.SmoothingOptions`; ``SmoothingOptions(enabled=False)`` to turn it off).
     """
 
     method: str = "auto"
@@ -84,6 +87,7 @@ class EstimatorOptions:
     num_threads: int = 1
     running_mode: str = "image"
     max_faces: int = 1
+    smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -96,6 +100,8 @@ class EstimatorOptions:
             raise ValueError(f"num_threads must be a positive int, got {self.num_threads!r}")
         if not isinstance(self.max_faces, int) or self.max_faces < 1:
             raise ValueError(f"max_faces must be a positive int, got {self.max_faces!r}")
+        if not isinstance(self.smoothing, SmoothingOptions):
+            raise ValueError(f"smoothing must be a SmoothingOptions, got {type(self.smoothing).__name__}")
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,8 @@ class Estimator:
         self.options = options
         self._lock = threading.RLock()
         self._closed = False
+        self._smoother = LightSmoother(options.smoothing)
+        self._last_timestamp_ms: float | None = None
         self.method, self._model, self._card = self._resolve_method(options)
         self._head: LightHead | None = self._model if isinstance(self._model, LightHead) else None
         light_points = PHYSICS_LIGHT_POINTS if self._card is None else self._card.light_points
@@ -195,6 +203,28 @@ class Estimator:
         """Light estimate of the largest face in one image (uint8 gray, BGR or BGRA), or None: no face."""
         return self._run(image)[0]
 
+    def estimate_for_video(self, frame: np.ndarray, timestamp_ms: int) -> LightEstimate | None:
+        """The light of the largest face in one video frame, filtered over time (MediaPipe Tasks' video mode).
+
+        Needs ``running_mode="video"``; ``timestamp_ms`` must increase from call to call. The direction,
+        ambient share and intensity pass a One Euro filter (``options.smoothing``); on frames without a face
+        the last estimate is returned for ``smoothing.hold_ms``, then None. :meth:`reset` starts a new stream.
+        """
+        if self.options.running_mode != "video":
+            raise ValueError("estimate_for_video needs running_mode='video'; use estimate() for single images")
+        if not isinstance(timestamp_ms, (int, float, np.integer, np.floating)) or not np.isfinite(timestamp_ms):
+            raise ValueError(f"timestamp_ms must be a finite number of milliseconds, got {timestamp_ms!r}")
+        with self._lock:
+            self._check_open()
+            last = self._last_timestamp_ms
+            if last is not None and timestamp_ms <= last:
+                raise ValueError(
+                    f"timestamp_ms must increase monotonically: got {timestamp_ms} after {last} (reset() starts anew)"
+                )
+            result = self._run(frame)[0]
+            self._last_timestamp_ms = float(timestamp_ms)
+            return self._smoother.update(result, float(timestamp_ms))
+
     def estimate_all(self, image: np.ndarray) -> list[LightEstimate]:
         """Light estimates of every face found (up to ``max_faces``), largest face first."""
         bgr = to_bgr(image)
@@ -239,10 +269,12 @@ class Estimator:
             return self._observer.observe(image)
 
     def reset(self) -> None:
-        """Video mode: forget the tracked faces, so the next frame starts a new stream."""
+        """Video mode: forget the tracked faces, the filter state and the last timestamp: a new stream."""
         with self._lock:
             self._check_open()
             self._observer.reset()
+            self._smoother.reset()
+            self._last_timestamp_ms = None
 
     def close(self) -> None:
         """Release the LiteRT interpreters; later calls raise ``RuntimeError``. Safe to call twice."""
@@ -372,13 +404,11 @@ class Estimator:
         confidence = valid_fraction
         if norm is not None:
             confidence *= float(np.clip(1.0 - abs(1.0 - norm), 0.0, 1.0))
-        s = 1.0 if intensity is None else intensity
-        a = 0.0 if ambient is None else ambient * s / max(1e-6, 1.0 - ambient)
         return LightEstimate(
             direction=tuple(direction),
             intensity=intensity,
             ambient=ambient,
-            sh=sh_from_light(direction, s * _GRAY, a / np.pi * _GRAY),
+            sh=sh_from_shares(direction, intensity, ambient),
             confidence=confidence,
             **common,
         )

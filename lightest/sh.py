@@ -18,7 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["COSINE_LOBE", "irradiance", "relative_irradiance_error", "sh_basis", "sh_from_light", "sphere_directions"]
+__all__ = [
+    "COSINE_LOBE",
+    "irradiance",
+    "relative_irradiance_error",
+    "sh_basis",
+    "sh_from_light",
+    "sh_from_shares",
+    "sphere_directions",
+]
 
 _C0 = 0.282095
 _C1 = 0.488603
@@ -63,6 +71,15 @@ def sh_from_light(direction: np.ndarray, directional_rgb: np.ndarray, ambient_rg
     sh = np.outer(basis, np.asarray(directional_rgb, dtype=np.float64))
     sh[0] += _SQRT_4PI * np.asarray(ambient_rgb, dtype=np.float64)
     return sh
+
+
+def sh_from_shares(direction: np.ndarray, intensity: float | None, ambient_share: float | None) -> np.ndarray:
+    """Gray SH of a :class:`~lightest.LightEstimate`'s light: ``intensity`` (1 when unknown) from ``direction``
+    plus the uniform ambient that makes up ``ambient_share`` of the total (none when unknown)."""
+    s = 1.0 if intensity is None else intensity
+    a = 0.0 if ambient_share is None else ambient_share * s / max(1e-6, 1.0 - ambient_share)
+    gray = np.ones(3)
+    return sh_from_light(direction, s * gray, a / np.pi * gray)
 
 
 def irradiance(sh: np.ndarray, normals: np.ndarray) -> np.ndarray:

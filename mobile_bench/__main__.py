@@ -1,13 +1,14 @@
 """``python -m mobile_bench <command>``: ``stages`` (timings of one frame), ``report`` (benchmarks + budget table),
-``compare`` (same-process interleaved comparison against bare MediaPipe, with the speed bars)."""
+``compare`` (same-process interleaved comparison against bare MediaPipe, with the speed bars), ``video``
+(jitter and lag of the filtered video estimates on Yale B streams)."""
 
 from __future__ import annotations
 
 import sys
 
-from mobile_bench import compare, report, stages
+from mobile_bench import compare, report, stages, video
 
-COMMANDS = {"stages": stages.main, "report": report.main, "compare": compare.main}
+COMMANDS = {"stages": stages.main, "report": report.main, "compare": compare.main, "video": video.main}
 
 
 def main(argv: list[str] | None = None) -> int:

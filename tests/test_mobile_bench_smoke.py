@@ -57,3 +57,12 @@ def test_compare_verdicts_are_same_mode_ratios():
     assert v["no-face frame <= 1.5x face frame (image mode)"] == "PASS: 5.000 / 4.400 ms = 1.14x"
     del stats["facemesh[image]"]
     assert "image end to end <= 1.0x bare FaceMesh image" not in dict(verdicts(stats))
+
+
+def test_video_jitter_is_measured_and_the_filter_lowers_it(example_image):
+    from lightest import SmoothingOptions
+    from mobile_bench.video import jitter, shaken
+
+    stream = shaken(example_image, 20, seed=0)
+    filtered, raw = jitter(stream, 30.0, SmoothingOptions()), jitter(stream, 30.0, SmoothingOptions(enabled=False))
+    assert 0 <= filtered < raw

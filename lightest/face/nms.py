@@ -32,18 +32,19 @@ def weighted_nms(
     ``scores`` ``(N,)``; returns the merged ``(boxes, keypoints, scores)``, best score first."""
     order = np.argsort(-scores, kind="stable")
     boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]
+    overlaps = np.stack([iou(b, boxes) for b in boxes]) if len(scores) else np.zeros((0, 0))
+    alive = np.ones(len(scores), dtype=bool)
     out_boxes, out_kps, out_scores = [], [], []
-    remaining = np.arange(len(scores))
-    while remaining.size:
-        best = remaining[0]
-        group = remaining[iou(boxes[best], boxes[remaining]) > threshold]
-        group = group if group.size else remaining[:1]
+    for best in range(len(scores)):  # in score order: the best box still alive leads the next group
+        if not alive[best]:
+            continue
+        group = alive & (overlaps[best] > threshold)
+        group[best] = True
         weights = scores[group] / scores[group].sum()
         out_boxes.append(weights @ boxes[group])
         out_kps.append(np.tensordot(weights, keypoints[group], axes=1))
         out_scores.append(scores[best])
-        remaining = np.setdiff1d(remaining, group, assume_unique=True)
-        remaining = remaining[np.argsort(-scores[remaining], kind="stable")]
+        alive &= ~group
     if not out_scores:
         return np.zeros((0, 4)), np.zeros((0, *keypoints.shape[1:])), np.zeros(0)
     return np.array(out_boxes), np.array(out_kps), np.array(out_scores)
