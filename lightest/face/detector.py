@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from lightest.face.contrast import equalise_rgb
+from lightest.face.contrast import equalise_bgr_to_rgb
 from lightest.face.models import open_face_model
 from lightest.face.nms import weighted_nms
 from lightest.face.ssd_anchors import DETECTORS, DetectorSpec, anchor_centres
@@ -91,6 +91,8 @@ class FaceDetector:
         self._in = self._interp.get_input_details()[0]["index"]
         outs = sorted(self._interp.get_output_details(), key=lambda d: int(d["shape"][-1]), reverse=True)
         self._boxes, self._scores = outs[0]["index"], outs[1]["index"]
+        size = self.spec.input_size
+        self._tensor = np.empty((1, size, size, 3), np.float32)  # reused input buffer
 
     def detect(self, bgr: np.ndarray, pad: float = 0.0, equalise: bool = False) -> list[FaceDetection]:
         """Faces in a BGR frame, best first. ``pad`` shrinks the frame inside the input square as if it had
@@ -102,10 +104,10 @@ class FaceDetector:
         dx, dy = (size - w * scale) / 2, (size - h * scale) / 2
         matrix = np.array([[scale, 0.0, dx], [0.0, scale, dy]])  # pixel index = coordinate, as MediaPipe
         square = cv2.warpAffine(bgr, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        rgb = cv2.cvtColor(square, cv2.COLOR_BGR2RGB)
-        if equalise:
-            rgb = equalise_rgb(rgb)
-        tensor = rgb[None].astype(np.float32) * (2.0 / 255.0) - 1.0
+        rgb = equalise_bgr_to_rgb(square) if equalise else cv2.cvtColor(square, cv2.COLOR_BGR2RGB)
+        tensor = self._tensor  # RGB in [-1, 1]
+        np.multiply(rgb[None], np.float32(2.0 / 255.0), out=tensor, dtype=np.float32, casting="unsafe")
+        np.subtract(tensor, np.float32(1.0), out=tensor)
         self._interp.set_tensor(self._in, tensor)
         self._interp.invoke()
         raw_boxes = self._interp.get_tensor(self._boxes)[0]

@@ -25,6 +25,16 @@ def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
+def _pairwise_iou(boxes: np.ndarray) -> np.ndarray:
+    """``(N, N)`` intersection over union of every pair of rows of ``boxes``."""
+    lo = np.maximum(boxes[:, None, :2], boxes[None, :, :2])
+    hi = np.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
+    inter = np.prod(np.clip(hi - lo, 0, None), axis=2)
+    areas = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
+    union = areas[:, None] + areas[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
 def weighted_nms(
     boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -32,7 +42,7 @@ def weighted_nms(
     ``scores`` ``(N,)``; returns the merged ``(boxes, keypoints, scores)``, best score first."""
     order = np.argsort(-scores, kind="stable")
     boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]
-    overlaps = np.stack([iou(b, boxes) for b in boxes]) if len(scores) else np.zeros((0, 0))
+    overlaps = _pairwise_iou(boxes)
     alive = np.ones(len(scores), dtype=bool)
     out_boxes, out_kps, out_scores = [], [], []
     for best in range(len(scores)):  # in score order: the best box still alive leads the next group
