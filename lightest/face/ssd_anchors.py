@@ -29,6 +29,8 @@ class DetectorSpec:
         anchors_per_layer: anchors each layer adds per cell.
         min_score: detections below this score are dropped.
         nms_iou: weighted non-maximum suppression merges boxes overlapping more than this.
+        num_keypoints: ``(x, y)`` keypoints after the box in each anchor's 16 values.
+        anchor_offset: anchor centre within its cell, in cells (``anchor_offset_x`` / ``_y``).
     """
 
     file: str
@@ -38,6 +40,7 @@ class DetectorSpec:
     min_score: float
     nms_iou: float = 0.3
     num_keypoints: int = 6
+    anchor_offset: float = 0.5
 
 
 DETECTORS: dict[str, DetectorSpec] = {
@@ -59,7 +62,8 @@ def anchor_centres(spec: DetectorSpec) -> np.ndarray:
             i += 1
         cells = math.ceil(spec.input_size / stride)
         ys, xs = np.mgrid[0:cells, 0:cells]
-        centres = np.stack([(xs.ravel() + 0.5) / cells, (ys.ravel() + 0.5) / cells], axis=1)
+        off = spec.anchor_offset
+        centres = np.stack([(xs.ravel() + off) / cells, (ys.ravel() + off) / cells], axis=1)
         out.append(np.repeat(centres, per_cell, axis=0))
     centres = np.concatenate(out).astype(np.float32)
     centres.setflags(write=False)
