@@ -35,7 +35,15 @@ from lightest.sh import sh_from_light, sh_from_shares
 from lightest.smoothing import LightSmoother, SmoothingOptions
 from lightest.tflite_runner import TFLiteRegressor
 
-__all__ = ["METHODS", "RUNNING_MODES", "Estimator", "EstimatorOptions", "StageTimes", "default_model_path"]
+__all__ = [
+    "DEFAULT_MODELS",
+    "METHODS",
+    "RUNNING_MODES",
+    "Estimator",
+    "EstimatorOptions",
+    "StageTimes",
+    "default_model_path",
+]
 
 METHODS = ("auto", "physics", "model")
 RUNNING_MODES = ("image", "video")
@@ -44,9 +52,14 @@ PHYSICS_LIGHT_POINTS = "mesh-v1"
 _GRAY = np.ones(3)
 
 
-def default_model_path() -> Path | None:
-    """The light head bundled in ``lightest/models`` (``lighthead.tflite`` + card), or None if not shipped."""
-    path = Path(str(resources.files("lightest.models").joinpath("lighthead.tflite")))
+#: The bundled model each landmark backend uses by default (``lightest/models``): the light head on the mesh,
+#: the thesis's reproduction (79 light-points on dlib's 68 landmarks) on dlib.
+DEFAULT_MODELS = {"mediapipe": "lighthead.tflite", "dlib": "seed-parallel-float32.tflite"}
+
+
+def default_model_path(landmarks: str = "mediapipe") -> Path | None:
+    """The model bundled for ``landmarks`` (:data:`DEFAULT_MODELS`, + its card), or None if not shipped."""
+    path = Path(str(resources.files("lightest.models").joinpath(DEFAULT_MODELS[landmarks])))
     return path if path.is_file() and card_path_for(path).is_file() else None
 
 
@@ -176,12 +189,12 @@ class Estimator:
                 raise ValueError("method='physics' needs mesh normals: use landmarks='mediapipe'")
             return "physics", None, None
         if model_path is None:
-            model_path = default_model_path()
+            model_path = default_model_path(options.landmarks)
             if model_path is None:
                 if options.method == "model":
                     raise FileNotFoundError("method='model' but no model_path given and no bundled model")
                 if options.landmarks != "mediapipe":
-                    raise ValueError("no bundled model for landmarks='dlib'; pass model_path=...")
+                    raise ValueError(f"no bundled model for landmarks={options.landmarks!r}; pass model_path=...")
                 return "physics", None, None
         card = _read_card(Path(model_path))
         if isinstance(card, LightHeadCard):

@@ -30,7 +30,7 @@ def test_options_are_validated():
 def test_default_without_bundled_model_is_physics(monkeypatch):
     import lightest.estimator as mod
 
-    monkeypatch.setattr(mod, "default_model_path", lambda: None)
+    monkeypatch.setattr(mod, "default_model_path", lambda landmarks="mediapipe": None)
     with Estimator() as est:
         assert est.method == "physics"
         assert est.light_points.name == "mesh-v1"
@@ -120,6 +120,14 @@ def test_observer_is_the_estimators_measuring_step(physics_estimator, example_im
         assert obs.observe(example_image)[1].normals is None
     with pytest.raises(ValueError, match="defined on dlib68"):
         LightPointObserver(landmarks="mediapipe", light_points="seed79")
+
+
+def test_dlib_landmarks_default_to_the_seed_reproduction(example_image):
+    pytest.importorskip("dlib", reason="dlib extra not installed")
+    with Estimator(landmarks="dlib") as est:
+        r = est.estimate(example_image)
+    assert est.light_points.name == "seed79" and r is not None and r.method == "model"
+    assert r.landmarks.shape == (68, 3)
 
 
 def test_seed_observer_on_dlib_landmarks(example_image):

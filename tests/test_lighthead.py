@@ -123,6 +123,6 @@ def test_card_of_another_kind_is_refused(card):
         LightHeadCard.from_json(data)
 
 
-def test_light_head_needs_the_mesh():
+def test_light_head_needs_the_mesh(head_path):
     with pytest.raises(ValueError, match="landmarks='mediapipe'"):
-        Estimator(landmarks="dlib")
+        Estimator(landmarks="dlib", model_path=head_path)
