@@ -40,16 +40,21 @@ def build_parser() -> argparse.ArgumentParser:
                     "images; --shard i/n renders only indices with index % n == i (run n processes).")
     r.add_argument("--preset", required=True, choices=sorted(PRESETS),
                    help="seed-uniform: the seed's 3024-position grid; seed-random: 400 random positions in "
-                        "the seed's box; diverse: random heads, skin, pose, light, camera and noise")
+                        "the seed's box; diverse: random heads, skin, pose, light, camera and noise; natural: "
+                        "featured ICT faces (brows, lips, stubble, hair, glasses) under rotated, tinted HDRIs plus "
+                        "0-3 window/lamp/phone lights, with SH / dominant direction / colour labels")
     r.add_argument("--out", type=Path, required=True, help="dataset folder, e.g. data/diverse")
     r.add_argument("--count", type=int, default=None, help="number of images (default: preset's)")
     r.add_argument("--resolution", type=int, default=None,
-                   help="square image size in pixels (default: 320 for seed-*, 256 for diverse)")
+                   help="square image size in pixels (default: 320 for seed-*, 256 for diverse and natural)")
     r.add_argument("--samples", type=int, default=16, help="Cycles samples per pixel (default: 16)")
-    r.add_argument("--denoise", action="store_true", help="run OpenImageDenoise on every image")
+    r.add_argument("--denoise", action=argparse.BooleanOptionalAction, default=None,
+                   help="run OpenImageDenoise on every image (default: on for natural, off for the others)")
     r.add_argument("--seed", type=int, default=0, help="dataset seed (default: 0)")
     r.add_argument("--shard", type=_shard, default=(0, 1), metavar="i/n",
                    help="render only indices with index %% n == i (default: 0/1)")
+    r.add_argument("--threads", type=int, default=0,
+                   help="Cycles CPU threads (default: 0 = all cores; the images do not depend on it)")
     _common(r)
 
     sc = sub.add_parser("showcase", help="virtual hat lit by lightest's estimate vs the true light")
@@ -115,7 +120,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"error: {args.preset} has {preset.max_count} images", file=sys.stderr)
             return 2
         job = RenderJob(args.preset, args.out, count, args.resolution or preset.default_resolution,
-                        args.samples, args.seed, args.shard, args.device, args.denoise)
+                        args.samples, args.seed, args.shard, args.device,
+                        preset.default_denoise if args.denoise is None else args.denoise, args.threads)
         stats = run(job, assets)
         print(json.dumps(stats))
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import bpy
 
-from blender_gen import __version__
+from blender_gen import __version__, scene
 from blender_gen.manifest import Manifest
 from blender_gen.paths import Assets
 from blender_gen.presets import PRESETS, image_seed
@@ -30,6 +30,7 @@ class RenderJob:
     shard: tuple[int, int]
     device: str
     denoise: bool
+    threads: int = 0  # Cycles CPU threads (0: all cores); does not change the images
 
 
 class Progress:
@@ -92,8 +93,15 @@ def run(job: RenderJob, assets: Assets) -> dict:
     man.write_json("dataset.json", {**dataset_info, "counts": {"images": len(done), "planned": job.count}})
     ext = ".png" if job.preset.startswith("seed") else ".jpg"
     progress = Progress(len(todo))
-    renderer = Renderer(assets, job.resolution, job.resolution, job.samples, job.device, job.denoise) \
-        if todo else None
+    renderer = None
+    if todo:
+        if preset.natural:
+            from blender_gen.natural_render import NaturalRenderer
+
+            renderer = NaturalRenderer(assets, job.resolution, job.resolution, job.samples, job.device, job.denoise)
+        else:
+            renderer = Renderer(assets, job.resolution, job.resolution, job.samples, job.device, job.denoise)
+        scene.set_threads(renderer.scene, job.threads)
     for k in todo:
         p = preset.sampler(job.seed, k, job.resolution, job.resolution)
         final = man.image_path(k, ext)

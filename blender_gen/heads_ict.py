@@ -104,9 +104,9 @@ def to_world(v_cm: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 class IctHead:
     """One Blender object whose vertex positions are re-set for every identity/expression."""
 
-    def __init__(self, model: IctModel, scene: bpy.types.Scene) -> None:
+    def __init__(self, model: IctModel, scene: bpy.types.Scene, skin_material: skin.SkinMaterial | None = None) -> None:
         self.model = model
-        self.skin = skin.SkinMaterial()
+        self.skin = skin.SkinMaterial() if skin_material is None else skin_material
         parts = skin.part_materials()
         self.iris = parts["M_IrisLeft"]
         keep = ~np.isin(model.face_material, [model.material_names.index(n) for n in HIDDEN_PARTS])
@@ -166,6 +166,16 @@ class IctHead:
         self.skin.set(tone, redness, pattern, roughness)
         rgb = skin.IRIS_COLOURS[iris]
         self.iris.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (*rgb, 1.0)
+
+    def add_vertex_maps(self, maps: dict[str, np.ndarray]) -> None:
+        """Per-vertex float attributes (e.g. :func:`blender_gen.face_features.feature_maps`) for the shaders."""
+        for name, values in maps.items():
+            att = self.obj.data.attributes.new(name, "FLOAT", "POINT")
+            att.data.foreach_set("value", np.asarray(values, np.float32))
+
+    def all_vertices(self) -> np.ndarray:
+        """Every vertex at zero pose (world metres), rendered or not."""
+        return self._verts
 
     def rest_vertices(self) -> np.ndarray:
         """Rendered vertices at zero pose (world metres)."""

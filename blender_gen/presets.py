@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from blender_gen import coords, skin
+from blender_gen.natural import NaturalParams
 from blender_gen.params import SceneParams
 
 
@@ -144,6 +145,13 @@ def diverse(dataset_seed: int, index: int, width: int, height: int, n_identities
         cycles_seed=seed)
 
 
+def natural_sampler(dataset_seed: int, index: int, width: int, height: int) -> NaturalParams:
+    """The ``natural`` preset (:mod:`blender_gen.natural`)."""
+    from blender_gen.natural import natural
+
+    return natural(dataset_seed, index, width, height)
+
+
 @dataclass(frozen=True)
 class Preset:
     """A named preset: its sampler, default size and resolution, and image format."""
@@ -152,10 +160,13 @@ class Preset:
     default_count: int
     default_resolution: int
     max_count: int | None = None  # grid presets have a fixed number of images
+    natural: bool = False  # rendered by natural_render.NaturalRenderer (HDRI world, featured skin)
+    default_denoise: bool = False  # OpenImageDenoise unless --no-denoise / --denoise says otherwise
 
 
 PRESETS: dict[str, Preset] = {
     "seed-uniform": Preset(seed_uniform, len(SEED_BOX.grid()), 320, max_count=len(SEED_BOX.grid())),
     "seed-random": Preset(seed_random, 400, 320),
     "diverse": Preset(diverse, 1000, 256),
+    "natural": Preset(natural_sampler, 1000, 256, natural=True, default_denoise=True),
 }

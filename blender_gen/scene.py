@@ -78,6 +78,13 @@ def new_scene(width: int, height: int, samples: int, device: str = "CPU", denois
     return scene
 
 
+def set_threads(scene: bpy.types.Scene, threads: int) -> None:
+    """Cycles CPU threads: ``0`` = all cores (Blender's auto-detect), else a fixed count."""
+    scene.render.threads_mode = "AUTO" if threads <= 0 else "FIXED"
+    if threads > 0:
+        scene.render.threads = threads
+
+
 def set_matrix(obj: bpy.types.Object, m: np.ndarray) -> None:
     obj.matrix_world = Matrix(np.asarray(m, float).tolist())
 
