@@ -95,7 +95,7 @@ def feature_maps(neutral_cm: np.ndarray, landmarks: np.ndarray) -> dict[str, np.
     x_side = abs(lm[0, 0])
     t = np.clip(np.abs(v[:, 0]) / x_side, 0.0, 1.2)
     y_top = (nose_base[1] - 0.4) * (1 - t**2) + (lm[1, 1] - 1.5) * t**2  # upper edge, cm
-    beard = _smoothstep(0.0, 1.2, y_top - v[:, 1])
+    beard = _smoothstep(-0.5, 2.5, y_top - v[:, 1])  # a soft upper edge: no shadow-like line on the cheek
     beard *= _smoothstep(-2.0, 0.0, z - (lm[0, 2] - 0.5))  # fade out toward the ears / back of the neck
     beard *= _smoothstep(-13.5, -11.0, v[:, 1])  # stop on the neck a few cm under the chin
     beard *= _smoothstep(0.0, 0.35, lip)  # not on the lips

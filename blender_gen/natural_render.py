@@ -168,7 +168,7 @@ class FeaturedSkin(SkinMaterial):
             v[k].outputs[0].default_value = x
         self.hair_rgb.outputs["Color"].default_value = (*HAIR_COLOURS[p.hair_colour], 1.0)
         k = 1.0 - 0.35 * p.lip_darkness
-        self.lip_rgb.outputs["Color"].default_value = (0.9 * k, 0.42 * k, 0.47 * k, 1.0)
+        self.lip_rgb.outputs["Color"].default_value = (0.85 * k, 0.36 * k, 0.4 * k, 1.0)
         for n in self.feature_noises:
             n.inputs["W"].default_value = p.skin_pattern
 
@@ -308,7 +308,9 @@ class Glasses:
         self.frame_mat, self.frame_bsdf = materials.new_material("GlassesFrame")
         self.frame_bsdf.inputs["Roughness"].default_value = 0.3
         mesh.materials.append(self.frame_mat)
-        mesh.materials.append(materials.clear_coat("GlassesLens", ior=1.5))
+        lens = materials.clear_coat("GlassesLens", ior=1.5)
+        lens.node_tree.nodes["Principled BSDF"].inputs["Specular IOR Level"].default_value = 0.25  # AR coated
+        mesh.materials.append(lens)
         mesh.polygons.foreach_set("material_index", mat_idx)
         mesh.polygons.foreach_set("use_smooth", [True] * len(faces))
         self.obj = bpy.data.objects.new("Glasses", mesh)
@@ -320,7 +322,7 @@ class Glasses:
         eye_r, eye_l = lm[36:42].mean(axis=0), lm[42:48].mean(axis=0)
         centre = (eye_r + eye_l) / 2.0
         s = float(np.linalg.norm(eye_l - eye_r)) / 6.5 * p.glasses_size
-        front = max(lm[27, 2], lm[39, 2], lm[42, 2]) + 1.1  # clear of the nose bridge and the lids
+        front = (lm[39, 2] + lm[42, 2]) / 2.0 + 2.0  # lenses ~1.5 cm in front of the corneas (ICT: 9.65 cm)
         v = self.local_cm * np.array([s, s, 1.0]) + np.array([centre[0], centre[1] + 0.2, front])
         world = heads_ict.to_world(np.vstack([verts_cm[landmarks], v]), np.arange(len(landmarks)))
         self.obj.data.vertices.foreach_set("co", world[len(landmarks):].ravel())
