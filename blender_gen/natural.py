@@ -164,25 +164,14 @@ def _light(rng: np.random.Generator, role: str, cam_rot: np.ndarray) -> NaturalL
 def natural(dataset_seed: int, index: int, width: int, height: int, n_identities: int = 100,
             n_expressions: int = 53) -> NaturalParams:
     """Sample image ``index`` of the ``natural`` preset (see :class:`NaturalRanges`)."""
-    from blender_gen.presets import image_seed, sample_cap_direction
+    from blender_gen.presets import image_seed, sample_cap_direction, sample_head_and_camera
 
     r = NATURAL
     seed = image_seed(dataset_seed, index)
     rng = np.random.default_rng(seed)
-    is_lps = rng.random() < r.p_lps
-    identity = expression = None
-    if not is_lps:
-        identity = tuple(float(w) for w in rng.standard_normal(n_identities))
-        if rng.random() < r.p_expression:
-            e = np.zeros(n_expressions)
-            picks = rng.choice(n_expressions, size=rng.integers(1, r.max_expressions + 1), replace=False)
-            e[picks] = rng.uniform(*r.expression_weight, size=len(picks))
-            expression = tuple(float(w) for w in e)
-    pose = tuple(float(a) for a in rng.uniform(-r.pose_deg, r.pose_deg, size=3))
-    focal = _u(rng, r.focal_mm)
-    field = _u(rng, r.field_m)
-    sensor_short = coords.SENSOR_MM * min(width, height) / max(width, height)
-    cam_dist = focal / sensor_short * field
+    is_lps, identity, expression, pose, focal, cam_dist = sample_head_and_camera(
+        rng, r, width, height, n_identities, n_expressions
+    )
     cam_rot = coords.frontal_camera(cam_dist)[:3, :3]
 
     lab = bool(rng.random() < r.p_lab)

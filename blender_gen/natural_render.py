@@ -7,15 +7,14 @@ Nothing here changes the other presets: :class:`NaturalRenderer` is used only fo
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import bpy
 import numpy as np
 
-from blender_gen import coords, envsh, face_features, heads_ict, lighting, materials, postprocess, scene
-from blender_gen.labels import FACE_CENTRE_WORLD, _r
+from blender_gen import coords, envsh, face_features, heads_ict, lighting, materials, scene
+from blender_gen.labels import FACE_CENTRE_WORLD, _r, camera_fields, head_fields
 from blender_gen.natural import HAIR_COLOURS, NaturalLight, NaturalParams
 from blender_gen.paths import Assets
 from blender_gen.render import Renderer
@@ -502,12 +501,7 @@ class NaturalRenderer(Renderer):
         e_front = float(np.mean(envsh.exact_irradiance(dirs_c, e_rgb, normals) @ envsh.LUMA))
         stops = lighting.exposure_stops(e_front, AUTO_EXPOSURE_WHITE) + p.exposure_jitter_stops
         self.rig.set_exposure(stops)
-        raw = out_path.with_name(out_path.name + ".cycles.png")
-        try:
-            self.rig.render(raw, p.cycles_seed)
-            postprocess.finish_image(raw, out_path, p.noise_sigma, p.jpeg_quality, p.cycles_seed)
-        finally:
-            raw.unlink(missing_ok=True)
+        self.render_image(p, out_path)
         return natural_label(p, self.width, self.height, head, cam, dirs_c, e_rgb, light_rows, stops, env_irr)
 
 
@@ -517,9 +511,6 @@ def natural_label(p: NaturalParams, width: int, height: int, head: Any, cam: np.
     head_axes = coords.HEAD_TO_WORLD @ coords.head_pose_matrix(*p.head_pose_deg)
     cam_to_head = head_axes.T @ cam[:3, :3]
     lab = envsh.lighting_label(dirs_c, e_rgb, cam_to_head)
-    intr = coords.Intrinsics.from_focal(p.focal_mm, coords.SENSOR_MM, width, height)
-    verts = head.rest_vertices() @ rot.T
-    bbox_px = coords.project(intr, coords.world_to_camera(cam, verts))
     lms = head.rest_landmarks()
     d = np.asarray(lab["dominant_dir_camera"] or [0.0, 0.0, 1.0])
     az, el = frames.angles_from_direction(d)
@@ -527,11 +518,7 @@ def natural_label(p: NaturalParams, width: int, height: int, head: Any, cam: np.
         lr["position_camera_m"] = _r(coords.world_to_camera(cam, np.asarray(lr["position_world_m"])))
         lr["dir_camera"] = _r(frames.normalize(coords.camera_dir(cam, np.asarray(lr["position_world_m"]))))
     row: dict[str, Any] = {
-        "head": p.head,
-        "identity_weights": None if p.identity_weights is None else _r(p.identity_weights, 4),
-        "expression_weights": None if p.expression_weights is None else _r(p.expression_weights, 4),
-        "skin_tone": p.skin_tone,
-        "head_pose_deg": _r(p.head_pose_deg, 4),
+        **head_fields(p),
         "face_centre_camera_m": _r(coords.world_to_camera(cam, FACE_CENTRE_WORLD)),
         "sh_rgb": _r(lab["sh_rgb"], 6),
         "dominant_dir_camera": None if lab["dominant_dir_camera"] is None else _r(lab["dominant_dir_camera"]),
@@ -558,13 +545,6 @@ def natural_label(p: NaturalParams, width: int, height: int, head: Any, cam: np.
         "hdri_mean_irradiance": round(env_irr, 6),
         "lights": light_rows,
         "exposure_stops": round(stops, 4),
-        "focal_mm_35eq": p.focal_mm,
-        "camera_to_world": _r(cam),
-        "intrinsics": intr.as_dict(),
-        "head_bbox_px": _r([*bbox_px.min(axis=0), *bbox_px.max(axis=0)], 2),
-        "landmarks68_px": None,
-        "params": {k: v for k, v in asdict(p).items() if k not in ("identity_weights", "expression_weights")},
+        **camera_fields(p, width, height, cam, head.rest_vertices() @ rot.T, None if lms is None else lms @ rot.T),
     }
-    if lms is not None:
-        row["landmarks68_px"] = _r(coords.project(intr, coords.world_to_camera(cam, lms @ rot.T)), 2)
     return row

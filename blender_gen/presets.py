@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -109,13 +110,16 @@ def sample_cap_direction(rng: np.random.Generator, max_angle_deg: float) -> np.n
     return np.array([s * math.cos(phi), s * math.sin(phi), cos_t])
 
 
-def diverse(dataset_seed: int, index: int, width: int, height: int, n_identities: int = 100,
-            n_expressions: int = 53) -> SceneParams:
-    """Random head, skin, pose, light, camera and camera effects (see :class:`DiverseRanges`)."""
-    r = DIVERSE
-    seed = image_seed(dataset_seed, index)
-    rng = np.random.default_rng(seed)
-    is_lps = rng.random() < r.p_lps
+def sample_head_and_camera(
+    rng: np.random.Generator, r: Any, width: int, height: int, n_identities: int, n_expressions: int
+) -> tuple[bool, tuple[float, ...] | None, tuple[float, ...] | None, tuple[float, ...], float, float]:
+    """The head and camera draws the ``diverse`` and ``natural`` presets share, in this order of ``rng`` calls
+    (changing it changes every image): Lee Perry-Smith or an ICT identity (with expressions on
+    ``r.p_expression`` of them), head pose, focal length, and the camera distance that frames ``r.field_m``.
+
+    Returns ``(is_lps, identity, expression, pose, focal_mm, camera_distance_m)``.
+    """
+    is_lps = bool(rng.random() < r.p_lps)
     identity = expression = None
     if not is_lps:
         identity = tuple(float(w) for w in rng.standard_normal(n_identities))
@@ -128,7 +132,18 @@ def diverse(dataset_seed: int, index: int, width: int, height: int, n_identities
     focal = _uniform(rng, r.focal_mm)
     field = _uniform(rng, r.field_m)
     sensor_short = coords.SENSOR_MM * min(width, height) / max(width, height)
-    cam_dist = focal / sensor_short * field
+    return is_lps, identity, expression, pose, focal, focal / sensor_short * field
+
+
+def diverse(dataset_seed: int, index: int, width: int, height: int, n_identities: int = 100,
+            n_expressions: int = 53) -> SceneParams:
+    """Random head, skin, pose, light, camera and camera effects (see :class:`DiverseRanges`)."""
+    r = DIVERSE
+    seed = image_seed(dataset_seed, index)
+    rng = np.random.default_rng(seed)
+    is_lps, identity, expression, pose, focal, cam_dist = sample_head_and_camera(
+        rng, r, width, height, n_identities, n_expressions
+    )
     d_cam = sample_cap_direction(rng, r.max_light_angle_deg)
     light = coords.frontal_camera(cam_dist)[:3, :3] @ d_cam * _uniform(rng, r.light_distance_m)
     return SceneParams(

@@ -77,15 +77,20 @@ class Renderer:
         self.rig.set_exposure(stops)
         return head
 
-    def render(self, p: SceneParams, out_path: Path) -> dict[str, Any]:
-        """Render ``p`` into ``out_path`` (PNG or JPEG per ``p.jpeg_quality``); return the label."""
-        head = self.pose(p)
+    def render_image(self, p: Any, out_path: Path) -> None:
+        """Cycles-render the posed scene and finish it into ``out_path`` (sensor noise, JPEG or PNG), with the
+        image's own seed; the raw render beside it is removed even when this fails."""
         raw = out_path.with_name(out_path.name + ".cycles.png")
         try:
             self.rig.render(raw, p.cycles_seed)
             postprocess.finish_image(raw, out_path, p.noise_sigma, p.jpeg_quality, p.cycles_seed)
         finally:
             raw.unlink(missing_ok=True)
+
+    def render(self, p: SceneParams, out_path: Path) -> dict[str, Any]:
+        """Render ``p`` into ``out_path`` (PNG or JPEG per ``p.jpeg_quality``); return the label."""
+        head = self.pose(p)
+        self.render_image(p, out_path)
         rot = coords.head_world_rotation(*p.head_pose_deg)
         verts = head.rest_vertices() @ rot.T
         lms = head.rest_landmarks()
