@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +107,8 @@ class LightHeadCard:
     def from_json(cls, data: dict[str, Any], source: str = "card") -> LightHeadCard:
         if data.get("kind") != LIGHT_HEAD_KIND or data.get("schema_version") != SCHEMA_VERSION:
             raise ValueError(f"{source} is not a light-head card (kind {LIGHT_HEAD_KIND!r}, schema {SCHEMA_VERSION})")
-        known = {"schema_version", "kind", "name", "sha256", "light_points", "features", "extras", "crop_size",
-                 "disc_radius", "mirror_average", "inputs"}
+        # the card's own fields plus what to_json adds; everything else is kept verbatim in ``extra``
+        known = {f.name for f in fields(cls) if f.name != "extra"} | {"schema_version", "kind", "inputs"}
         try:
             card = cls(
                 name=str(data["name"]),
