@@ -23,7 +23,7 @@ from lightest import __version__
 from lightest.estimator import METHODS, Estimator
 from lightest.image_io import load_image
 from lightest.landmarks import BACKENDS
-from lightest.overlay import draw_overlay
+from lightest.overlay import OverlayOptions, draw_overlay
 from lightest.result import LightEstimate
 
 __all__ = ["EXIT_FAILED_IMAGES", "EXIT_OK", "EXIT_USAGE", "IMAGE_SUFFIXES", "main"]
@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="write an annotated image: a file (.png, .jpg, ...) for one input, a directory for several",
     )
+    est.add_argument("--points", action="store_true", help="with --overlay: also draw the sampled light-points")
     est.add_argument("--method", choices=METHODS, default="auto", help="default: bundled model, else physics")
     est.add_argument("--landmarks", choices=BACKENDS, default="mediapipe", help="landmark backend")
     est.add_argument("--model", type=Path, help="a .tflite model (with its .card.json) to use")
@@ -158,6 +159,8 @@ def _results(est: Estimator, paths: list[Path]) -> Iterator[tuple[Path, Any, Lig
 def _estimate(args: argparse.Namespace) -> int:
     if args.full and not args.json:
         raise UsageError("--full goes with --json")
+    if args.points and args.overlay is None:
+        raise UsageError("--points goes with --overlay")
     paths = _expand(args.images, args.recursive)
     overlay_file = _overlay_target(args.overlay, len(paths))
     failures = 0
@@ -187,7 +190,7 @@ def _estimate(args: argparse.Namespace) -> int:
                 )
             if args.overlay is not None and result is not None:
                 out = overlay_file or args.overlay / f"{path.stem}_overlay.png"
-                if not cv2.imwrite(str(out), draw_overlay(image, result)):
+                if not cv2.imwrite(str(out), draw_overlay(image, result, OverlayOptions(points=args.points))):
                     raise OSError(f"could not write overlay {out}")
     progress.close()
     return EXIT_FAILED_IMAGES if failures else EXIT_OK
