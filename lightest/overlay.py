@@ -79,6 +79,12 @@ class OverlayLayout:
     unit: float
     padded: bool
 
+    @property
+    def sphere(self) -> tuple[int, int, int]:
+        """``(x, y, diameter)`` of the lit sphere's square on the canvas."""
+        pad = round(_PAD * self.unit)
+        return self.panel[0] + pad, self.panel[1] + pad, round(_SPHERE * self.unit)
+
 
 def _fmt_angle(value: float, positive: str, negative: str, zero: str) -> str:
     deg = round(abs(value))
@@ -234,9 +240,7 @@ def _dashed_ring(img: np.ndarray, c: tuple[float, float], r: float, color: tuple
         _arc(img, c, r, start, start + 24, color, thickness)
 
 
-def _draw_sphere(canvas: np.ndarray, estimate: LightEstimate, x0: float, y0: float, unit: float) -> None:
-    d = round(_SPHERE * unit)
-    x0, y0 = round(x0), round(y0)
+def _draw_sphere(canvas: np.ndarray, estimate: LightEstimate, x0: int, y0: int, d: int, unit: float) -> None:
     color, alpha = shaded_sphere(estimate, d)
     region = canvas[y0 : y0 + d, x0 : x0 + d].astype(np.float32)
     canvas[y0 : y0 + d, x0 : x0 + d] = np.rint(region * (1.0 - alpha[..., None]) + color).astype(np.uint8)
@@ -311,8 +315,9 @@ def _draw_panel(canvas: np.ndarray, estimate: LightEstimate, layout: OverlayLayo
     u = layout.unit
     canvas = canvas[y : y + ph, x : x + pw]  # everything below draws in panel coordinates
     _blend_card(canvas, u)
-    sx, sy = _PAD * u, _PAD * u
-    _draw_sphere(canvas, estimate, sx, sy, u)
+    sx, sy, d = layout.sphere
+    sx, sy = sx - x, sy - y
+    _draw_sphere(canvas, estimate, sx, sy, d, u)
     dial_x = sx + (_SPHERE + _GAP) * u
     _draw_compass(canvas, estimate, (dial_x + _DIAL / 2 * u, sy + _DIAL / 2 * u), u)
     _draw_elevation(canvas, estimate, (dial_x + _DIAL * 0.22 * u, sy + (_SPHERE - _DIAL / 2) * u), u)
