@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import cv2
 
 from lightest import __version__
+from lightest.batch import add_batch_parser, batch_command
 from lightest.estimator import METHODS, Estimator
 from lightest.image_io import load_image
 from lightest.landmarks import BACKENDS
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("--method", choices=METHODS, default="auto", help="default: bundled model, else physics")
     est.add_argument("--landmarks", choices=BACKENDS, default="mediapipe", help="landmark backend")
     est.add_argument("--model", type=Path, help="a .tflite model (with its .card.json) to use")
+    add_batch_parser(sub, METHODS, BACKENDS)
     return parser
 
 
@@ -200,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lightest`` command; returns the exit status (module docstring)."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "batch":
+            return batch_command(args, _expand(args.images, args.recursive))
         return _estimate(args)
     except (FileNotFoundError, ValueError, ImportError, OSError, RuntimeError) as exc:
         print(f"lightest: error: {exc}", file=sys.stderr)
