@@ -39,6 +39,8 @@ class FaceLandmarks:
         has_depth: whether ``points[:, 2]`` carries depth.
         crop: the face crop the mesh model saw (MediaPipe mesh only), which the light head samples.
         score: the landmark model's face score in [0, 1] (MediaPipe mesh), else None.
+        detection_score: the face detector's score in [0, 1] (MediaPipe mesh, image mode), else None (a face
+            tracked from the previous video frame, or another backend).
     """
 
     points: np.ndarray = field(repr=False)
@@ -46,6 +48,7 @@ class FaceLandmarks:
     has_depth: bool
     crop: FaceCrop | None = field(default=None, repr=False, compare=False)
     score: float | None = None
+    detection_score: float | None = None
 
     def __post_init__(self) -> None:
         pts = np.array(self.points, dtype=np.float64, copy=True)

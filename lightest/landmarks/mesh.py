@@ -14,7 +14,10 @@ SCHEME = "mediapipe468"
 
 def _landmarks(face: MeshFace) -> FaceLandmarks:
     crop = FaceCrop(image=face.crop, points=face.crop_points, to_image=face.crop_to_image)
-    return FaceLandmarks(points=face.points, scheme=SCHEME, has_depth=True, crop=crop, score=face.presence)
+    return FaceLandmarks(
+        points=face.points, scheme=SCHEME, has_depth=True, crop=crop, score=face.presence,
+        detection_score=face.detection_score,
+    )
 
 
 class MeshBackend:
@@ -46,7 +49,10 @@ class MeshBackend:
         uv = (landmarks.points[:, :2] - offset) @ np.linalg.inv(linear).T
         points = np.column_stack([uv, landmarks.points[:, 2] / scale]).astype(np.float32)
         crop = FaceCrop(image=crop_rgb, points=points, to_image=to_image)
-        return FaceLandmarks(landmarks.points, landmarks.scheme, landmarks.has_depth, crop=crop, score=landmarks.score)
+        return FaceLandmarks(
+            landmarks.points, landmarks.scheme, landmarks.has_depth, crop=crop, score=landmarks.score,
+            detection_score=landmarks.detection_score,
+        )
 
     def reset(self) -> None:
         self._landmarker.reset()
