@@ -28,8 +28,8 @@ _DARK = (20, 20, 20)  # outline around bright marks
 _CARD_ALPHA = 0.62  # darkening of the photo under the panel
 _PAD_FILL = (38, 38, 38)  # canvas added around an image without room for the panel
 
-# Panel geometry in design units (1 unit = 1 px for a 540 px image side, scaled with the image).
-_UNIT_PER_SIDE = 1 / 540
+# Panel geometry in design units (1 unit = 1 px for a 480 px image side, scaled with the image).
+_UNIT_PER_SIDE = 1 / 480
 _MIN_UNIT = 0.85  # below this the legend stops being legible: pad the canvas instead of shrinking
 _PAD, _SPHERE, _GAP, _DIAL = 8.0, 84.0, 10.0, 38.0
 _FONT, _FONT_SCALE, _LINE = cv2.FONT_HERSHEY_SIMPLEX, 0.42, 16.0
