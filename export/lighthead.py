@@ -94,8 +94,10 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
     # light-points, then the head-axis vertices: right eye, left eye, forehead, chin
     wanted = tf.constant([*points.a.tolist(), *AXIS_VERTICES.values()], dtype=tf.int32)
     dx, dy = disc_offsets(CROP_DISC_RADIUS)
-    flat_offsets = tf.constant((dx + CROP_SIZE * dy).astype(np.int32))  # (P,) offsets in the row-major crop
-    to_flat = tf.constant([[1.0], [float(CROP_SIZE)]])  # (x, y) -> x + S y
+    # (P,) offsets in the row-major crop, as floats: index arithmetic runs in float (exact below 2**24) because
+    # LiteRT's int32 broadcast/clip kernels cost ~4 ns per element, the float ones (XNNPACK) almost nothing
+    flat_offsets = tf.constant((dx + CROP_SIZE * dy).astype(np.float32))
+    to_flat = tf.constant(np.repeat([[1.0], [float(CROP_SIZE)]], len(dx), axis=1).astype(np.float32))  # x + S y
     *weights, merge = fold_regressor(card, layers)
     kernels = [tf.constant(w) for w in weights[0::2]]
     biases = [tf.constant(b) for b in weights[1::2]]
@@ -104,7 +106,15 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
     # merged outputs reordered: the direction triple first, then the extras
     extras = [n for n in card.outputs if n not in DIRECTION_OUTPUTS[kind]]
     order = [card.outputs.index(n) for n in (*DIRECTION_OUTPUTS[kind], *extras)]
-    merge = tf.constant(merge[:, order])
+    n = len(card.outputs)
+    if card.mirror_average:
+        # two more columns blocks: the face's and the mirror's own direction (un-mirrored), for mirror_cos
+        face_dir, mirror_dir = np.zeros((2 * n, 3), np.float32), np.zeros((2 * n, 3), np.float32)
+        face_dir[:n], mirror_dir[n:] = merge[:n, order[:3]], merge[n:, order[:3]]
+        merge = np.concatenate([merge[:, order], face_dir, mirror_dir], axis=1)
+    else:
+        merge = merge[:, order]
+    merge = tf.constant(merge)
     luma = tf.constant(np.asarray(LUMA_RGB, dtype=np.float32)[:, None])
     disc_mean = tf.constant(np.tile(np.eye(3, dtype=np.float32), (len(dx), 1)) / len(dx))  # (P*3, 3)
     # (right eye, left eye, forehead, chin) -> (left - right, forehead - chin), v flipped to camera y
@@ -123,8 +133,8 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
         pixel_scale = tf.norm(linear[:, 0])  # a similarity: frame pixels per crop pixel
         # disc means in the crop (clamped to it), validity from the rounded frame position
         # 1-D pixel indices: cheap ops (a 3-D broadcast of (x, y) pairs costs several times more)
-        centre = tf.cast(tf.matmul(tf.round(pts[:k, :2]), to_flat), tf.int32)  # (K, 1)
-        flat = tf.clip_by_value(centre + flat_offsets[None, :], 0, CROP_SIZE * CROP_SIZE - 1)  # (K, P)
+        flat = tf.matmul(tf.round(pts[:k, :2]), to_flat) + flat_offsets  # (K, P): one FC with the offsets as bias
+        flat = tf.cast(tf.clip_by_value(flat, 0.0, CROP_SIZE * CROP_SIZE - 1.0), tf.int32)
         pixels = tf.gather(tf.reshape(crop, [CROP_SIZE * CROP_SIZE, 3]), flat)  # (K, P, 3)
         rgb = tf.matmul(tf.reshape(tf.cast(pixels, tf.float32), [k, -1]), disc_mean)  # (K, 3): a matrix product
         gray = tf.squeeze(tf.matmul(rgb, luma), -1)
@@ -178,6 +188,10 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
         }
         for i, name in enumerate(extras, start=3):
             result[name] = tf.clip_by_value(merged[i], 0.0, 1.0) if name == "ambient" else merged[i]
+        if card.mirror_average:  # agreement of the face's and the mirror image's own answers (for confidence)
+            pair = tf.reshape(merged[n:], [2, 3])
+            lengths = tf.sqrt(tf.reduce_sum(pair * pair, axis=1))
+            result["mirror_cos"] = tf.reduce_sum(pair[0] * pair[1]) / tf.maximum(lengths[0] * lengths[1], 1e-12)
         return result
 
     return light_head

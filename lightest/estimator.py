@@ -353,7 +353,7 @@ class Estimator:
         assert self._head is not None
         crop = self._observer.with_crop(bgr, landmarks).crop
         assert crop is not None
-        return self._head.run(crop.image, crop.points, crop.to_image, (bgr.shape[1], bgr.shape[0]))
+        return self._head.run(crop.image, crop.points, crop.to_image, (bgr.shape[1], bgr.shape[0]), details=False)
 
     def _head_estimate(self, bgr: np.ndarray, landmarks: FaceLandmarks, out: LightHeadOutput) -> LightEstimate | None:
         common = self._common(bgr, landmarks, out.light_points)

@@ -16,7 +16,8 @@ Outputs: ``direction`` (3, unit, camera frame of :mod:`lightest.frames`), ``dire
 raw averaged direction, ~1 in distribution), one scalar per extra output (``ambient``, ``distance_m``, ...),
 ``valid_fraction``, ``light_points`` (K, 2, image pixels), ``rgb`` (K, 3) and ``gray`` (K,) disc means
 (0-255), ``valid`` (K,), ``features`` (K,: the regressor's input before standardisation) and
-``head_rotation`` (3, 3). The graph is built by ``python -m export lighthead``; its card
+``head_rotation`` (3, 3); with mirror averaging also ``mirror_cos``, the cosine between the directions the face
+and its mirror image give on their own (near 1 when they agree: a signal for confidence). The graph is built by ``python -m export lighthead``; its card
 (``*.card.json``, ``"kind": "light_head"``) records all of this plus the file's sha256.
 """
 
@@ -130,18 +131,23 @@ class LightHeadCard:
 
 @dataclass(frozen=True)
 class LightHeadOutput:
-    """The light head's answer for one face (arrays as the graph returned them)."""
+    """The light head's answer for one face (arrays as the graph returned them).
+
+    The per-point diagnostics (``rgb``, ``gray``, ``valid``, ``features``) and ``head_rotation`` are None when
+    :meth:`LightHead.run` was asked for the answer only (``details=False``: what the Estimator does).
+    """
 
     direction: np.ndarray  # (3,) unit camera-frame direction; NaN when the graph could not form one
     direction_norm: float
     extras: dict[str, float]
     valid_fraction: float
     light_points: np.ndarray  # (K, 2) image pixels
-    rgb: np.ndarray  # (K, 3) disc means, 0-255
-    gray: np.ndarray  # (K,) disc means, 0-255 (BT.601 luma)
-    valid: np.ndarray  # (K,) bool: the light-point lies inside the frame
-    features: np.ndarray  # (K,) regressor input before standardisation
-    head_rotation: np.ndarray  # (3, 3) head axes (columns) in the camera frame
+    mirror_cos: float | None = None  # face vs mirror-image direction agreement (graphs with mirror averaging)
+    rgb: np.ndarray | None = None  # (K, 3) disc means, 0-255
+    gray: np.ndarray | None = None  # (K,) disc means, 0-255 (BT.601 luma)
+    valid: np.ndarray | None = None  # (K,) bool: the light-point lies inside the frame
+    features: np.ndarray | None = None  # (K,) regressor input before standardisation
+    head_rotation: np.ndarray | None = None  # (3, 3) head axes (columns) in the camera frame
 
 
 class LightHead:
@@ -163,13 +169,24 @@ class LightHead:
         self._outputs = {name: d["index"] for name, d in out_details.items()}
         expected = {"direction", "direction_norm", "valid_fraction", "light_points", "rgb", "gray", "valid",
                     "features", "head_rotation", *card.extras}
+        if card.mirror_average:
+            expected.add("mirror_cos")
         if set(self._outputs) != expected:
             raise ValueError(f"{self.path}: outputs {sorted(self._outputs)} differ from its card's {sorted(expected)}")
 
     def run(
-        self, crop: np.ndarray, landmarks: np.ndarray, crop_to_image: np.ndarray, image_size: tuple[int, int]
+        self,
+        crop: np.ndarray,
+        landmarks: np.ndarray,
+        crop_to_image: np.ndarray,
+        image_size: tuple[int, int],
+        details: bool = True,
     ) -> LightHeadOutput:
-        """The light of one face. ``crop`` is the uint8 RGB crop, ``landmarks`` the mesh in its pixels."""
+        """The light of one face. ``crop`` is the uint8 RGB crop, ``landmarks`` the mesh in its pixels.
+
+        ``details=False`` reads back only what a :class:`lightest.LightEstimate` needs (each output read is a
+        copy and a Python call: the per-point diagnostics would add about a third to this call's cost).
+        """
         interp, idx = self._interp, self._inputs
         interp.set_tensor(idx["crop"], np.ascontiguousarray(crop, dtype=np.uint8))
         interp.set_tensor(idx["landmarks"], np.asarray(landmarks, dtype=np.float32))
@@ -177,15 +194,17 @@ class LightHead:
         interp.set_tensor(idx["image_size"], np.asarray(image_size, dtype=np.float32))
         interp.invoke()
         get, out = interp.get_tensor, self._outputs
+        more: dict[str, Any] = {}
+        if details:
+            more = {name: get(out[name]) for name in ("rgb", "gray", "features")}
+            more["valid"] = get(out["valid"]) > 0.5
+            more["head_rotation"] = get(out["head_rotation"]).astype(np.float64)
         return LightHeadOutput(
             direction=get(out["direction"]).astype(np.float64),
             direction_norm=float(get(out["direction_norm"])),
             extras={name: float(get(out[name])) for name in self.card.extras},
             valid_fraction=float(get(out["valid_fraction"])),
             light_points=get(out["light_points"]),
-            rgb=get(out["rgb"]),
-            gray=get(out["gray"]),
-            valid=get(out["valid"]) > 0.5,
-            features=get(out["features"]),
-            head_rotation=get(out["head_rotation"]).astype(np.float64),
+            mirror_cos=float(get(out["mirror_cos"])) if "mirror_cos" in out else None,
+            **more,
         )
