@@ -26,6 +26,7 @@ from lightest.image_io import load_image
 from lightest.landmarks import BACKENDS
 from lightest.overlay import OverlayOptions, draw_overlay
 from lightest.result import LightEstimate
+from lightest.serve.server import add_serve_parser, serve_command
 
 __all__ = ["EXIT_FAILED_IMAGES", "EXIT_OK", "EXIT_USAGE", "IMAGE_SUFFIXES", "main"]
 
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("--landmarks", choices=BACKENDS, default="mediapipe", help="landmark backend")
     est.add_argument("--model", type=Path, help="a .tflite model (with its .card.json) to use")
     add_batch_parser(sub, METHODS, BACKENDS)
+    add_serve_parser(sub)
     return parser
 
 
@@ -204,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "batch":
             return batch_command(args, _expand(args.images, args.recursive))
+        if args.command == "serve":
+            return serve_command(args)
         return _estimate(args)
     except (FileNotFoundError, ValueError, ImportError, OSError, RuntimeError) as exc:
         print(f"lightest: error: {exc}", file=sys.stderr)
