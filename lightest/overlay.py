@@ -197,42 +197,47 @@ def plan_layout(image_shape: tuple[int, ...], estimate: LightEstimate, options: 
     return OverlayLayout((h + ph + 2 * m, below_w), ((below_w - w) // 2, 0), panel, unit, padded=True)
 
 
-def shaded_sphere(
-    estimate: LightEstimate, diameter: int, supersample: int = _SUPERSAMPLE
-) -> tuple[np.ndarray, np.ndarray]:
-    """A grey sphere lit by ``estimate`` (Lambert + its ambient share), rendered ``supersample``-fold.
+def shaded_sphere(estimate: LightEstimate, diameter: int) -> tuple[np.ndarray, np.ndarray]:
+    """A grey sphere lit by ``estimate`` (Lambert + its ambient share), ``diameter`` pixels across.
 
     Returns ``(bgr, alpha)``: float32 ``(d, d, 3)`` colour premultiplied by coverage, in [0, 255], and
-    ``(d, d)`` coverage in [0, 1] (anti-aliased edge).
+    ``(d, d)`` coverage in [0, 1]. Small spheres are rendered at 4x and averaged down; from 96 px on the
+    edge pixels get their exact-enough analytic coverage instead (same look, a fraction of the memory).
     """
-    n = diameter * supersample
+    s = _SUPERSAMPLE if diameter < 96 else 1
+    n = diameter * s
     r = n / 2.0
-    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64) + 0.5
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32) + 0.5
     x, y = (xx - r) / r, -(yy - r) / r  # camera frame: +y up
-    inside = x * x + y * y <= 1.0
+    rho = np.sqrt(x * x + y * y)
+    coverage = np.clip((1.0 - rho) * r + 0.5, 0.0, 1.0) if s == 1 else (rho <= 1.0).astype(np.float32)
+    scale = np.minimum(1.0, 1.0 / np.maximum(rho, 1e-6))  # edge pixels: shade the rim point they cover
+    x, y = x * scale, y * scale
     z = np.sqrt(np.clip(1.0 - x * x - y * y, 0.0, 1.0))
     ambient = 0.15 if estimate.ambient is None else float(estimate.ambient)
-    lambert = np.clip(np.stack([x, y, z], axis=-1) @ np.asarray(estimate.direction), 0.0, 1.0)
-    shade = np.clip(ambient + (1.0 - ambient) * lambert, 0.0, 1.0) ** (1 / 2.2)
+    dx, dy, dz = (np.float32(v) for v in estimate.direction)
+    shade = np.clip(ambient + (1.0 - ambient) * np.clip(x * dx + y * dy + z * dz, 0.0, 1.0), 0.0, 1.0) ** (1 / 2.2)
     color = np.ones(3) if estimate.color is None else np.asarray(estimate.color)[::-1]  # RGB -> BGR
-    rgb = (shade[..., None] * color * 230.0 + 12.0) * inside[..., None]
-    small = cv2.resize(rgb.astype(np.float32), (diameter, diameter), interpolation=cv2.INTER_AREA)
-    alpha = cv2.resize(inside.astype(np.float32), (diameter, diameter), interpolation=cv2.INTER_AREA)
-    return small, alpha
+    bgr = (shade * coverage)[..., None] * (np.asarray(color, np.float32) * 230.0) + 12.0 * coverage[..., None]
+    if s == 1:
+        return bgr.astype(np.float32), coverage.astype(np.float32)
+    size = (diameter, diameter)
+    return (cv2.resize(bgr.astype(np.float32), size, interpolation=cv2.INTER_AREA),
+            cv2.resize(coverage, size, interpolation=cv2.INTER_AREA))  # fmt: skip
 
 
 def _blend_card(card: np.ndarray, unit: float) -> None:
     """Darken ``card`` (the panel's pixels) inside rounded corners so the panel reads on any background."""
-    x, y, (ph, pw) = 0, 0, card.shape[:2]
-    mask = np.zeros(card.shape[:2], np.uint8)
+    ph, pw = card.shape[:2]
+    mask = np.zeros((ph, pw), np.uint8)
     rad = round(6 * unit)
-    cv2.rectangle(mask, (x + rad, y), (x + pw - 1 - rad, y + ph - 1), 255, -1)
-    cv2.rectangle(mask, (x, y + rad), (x + pw - 1, y + ph - 1 - rad), 255, -1)
-    for cx, cy in ((x + rad, y + rad), (x + pw - 1 - rad, y + rad), (x + rad, y + ph - 1 - rad),
-                   (x + pw - 1 - rad, y + ph - 1 - rad)):  # fmt: skip
+    right, bottom = pw - 1 - rad, ph - 1 - rad
+    cv2.rectangle(mask, (rad, 0), (right, ph - 1), 255, -1)
+    cv2.rectangle(mask, (0, rad), (pw - 1, bottom), 255, -1)
+    for cx, cy in ((rad, rad), (right, rad), (rad, bottom), (right, bottom)):
         cv2.circle(mask, (cx, cy), rad, 255, -1, cv2.LINE_AA)
-    a = (mask.astype(np.float32) / 255.0 * _CARD_ALPHA)[..., None]
-    card[:] = np.rint(card * (1.0 - a)).astype(np.uint8)
+    keep = 1.0 - mask.astype(np.float32) * (_CARD_ALPHA / 255.0)
+    card[:] = cv2.blendLinear(card, np.zeros_like(card), keep, 1.0 - keep)
 
 
 def _dashed_ring(img: np.ndarray, c: tuple[float, float], r: float, color: tuple, thickness: int) -> None:
@@ -275,9 +280,12 @@ def _marker(canvas: np.ndarray, p: tuple[float, float], unit: float, solid: bool
 def _draw_compass(canvas: np.ndarray, estimate: LightEstimate, c: tuple[float, float], unit: float) -> None:
     """Top view: head in the middle facing the camera (bottom, front half lighter), light on the ring."""
     r, t = _DIAL / 2 * unit, _thickness(unit)
-    front = canvas.copy()
-    _arc(front, c, r, 0, 180, (120, 120, 120), -1)
-    np.copyto(canvas, cv2.addWeighted(front, 0.6, canvas, 0.4, 0.0))
+    x0, y0, x1, y1 = (max(0, math.floor(c[0] - r - 2)), max(0, math.floor(c[1] - 2)), math.ceil(c[0] + r + 2),
+                      math.ceil(c[1] + r + 2))  # fmt: skip
+    half = canvas[y0:y1, x0:x1]
+    front = half.copy()
+    _arc(front, (c[0] - x0, c[1] - y0), r, 0, 180, (120, 120, 120), -1)
+    np.copyto(half, cv2.addWeighted(front, 0.6, half, 0.4, 0.0))
     _circle(canvas, c, r, _MUTED, t)
     for k in range(4):  # ticks at 0, 90, 180, 270 degrees of azimuth
         a = k * math.pi / 2
@@ -295,7 +303,7 @@ def _draw_compass(canvas: np.ndarray, estimate: LightEstimate, c: tuple[float, f
 
 
 def _draw_elevation(canvas: np.ndarray, estimate: LightEstimate, c: tuple[float, float], unit: float) -> None:
-    """Side gauge: a half circle from -90 (below) to +90 degrees (above), horizon dotted, light on the arc."""
+    """Side gauge: a half circle from -90 (below) to +90 degrees (above), horizon tick longer, light on the arc."""
     r, t = _DIAL / 2 * unit, _thickness(unit)
     _arc(canvas, c, r, -90, 90, _MUTED, t)
     for deg in (-90, -45, 0, 45, 90):
@@ -340,13 +348,19 @@ def _draw_face_box(canvas: np.ndarray, box: tuple[int, int, int, int], unit: flo
 
 
 def _draw_points(canvas: np.ndarray, points: np.ndarray, box: tuple[int, int, int, int], alpha: float) -> None:
-    layer = canvas.copy()
+    """Small dots blended at ``alpha`` over the photo (only the points' bounding region is copied)."""
     r = max(0.9, 0.005 * max(box[2], box[3]))
+    h, w = canvas.shape[:2]
+    x0, y0 = (max(0, math.floor(v - r - 2)) for v in points.min(axis=0))
+    x1, y1 = min(w, math.ceil(points[:, 0].max() + r + 2)), min(h, math.ceil(points[:, 1].max() + r + 2))
+    if x0 >= x1 or y0 >= y1:
+        return
+    region = canvas[y0:y1, x0:x1]
+    layer = region.copy()
     for u, v in points:
-        _circle(layer, (float(u), float(v)), r, _ACCENT, -1)
-    changed = (layer != canvas).any(axis=-1)
-    mixed = cv2.addWeighted(layer, alpha, canvas, 1.0 - alpha, 0.0)
-    canvas[changed] = mixed[changed]
+        _circle(layer, (float(u) - x0, float(v) - y0), r, _ACCENT, -1)
+    changed = (layer != region).any(axis=-1)
+    region[changed] = cv2.addWeighted(layer, alpha, region, 1.0 - alpha, 0.0)[changed]
 
 
 def draw_overlay(image: np.ndarray, estimate: LightEstimate, options: OverlayOptions | None = None) -> np.ndarray:
@@ -358,11 +372,14 @@ def draw_overlay(image: np.ndarray, estimate: LightEstimate, options: OverlayOpt
     options = options or OverlayOptions()
     photo = to_bgr(image)
     layout = plan_layout(photo.shape, estimate, options)
-    canvas = np.empty((*layout.canvas, 3), np.uint8)
-    canvas[:] = _PAD_FILL
     (ox, oy), (h, w) = layout.origin, photo.shape[:2]
+    if layout.padded:
+        canvas = np.empty((*layout.canvas, 3), np.uint8)
+        canvas[..., 0], canvas[..., 1], canvas[..., 2] = _PAD_FILL
+        canvas[oy : oy + h, ox : ox + w] = photo
+    else:
+        canvas = photo.copy() if np.may_share_memory(photo, image) else photo  # never draw on the caller's array
     view = canvas[oy : oy + h, ox : ox + w]  # marks on the photo stay out of an added pad
-    view[:] = photo
     if options.points and len(estimate.light_points):
         _draw_points(view, np.asarray(estimate.light_points), estimate.face_box, options.point_alpha)
     if options.face_box:

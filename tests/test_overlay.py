@@ -174,3 +174,17 @@ def test_cli_points_without_overlay_is_a_one_line_usage_error():
     run = _cli("estimate", str(EXAMPLE), "--points")
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.strip() == "lightest: error: --points goes with --overlay"
+
+
+@pytest.mark.parametrize("diameter", [40, 300])  # supersampled below 96 px, analytic coverage above
+def test_sphere_edge_is_anti_aliased_and_lit_from_the_estimate(diameter):
+    from lightest.overlay import shaded_sphere
+
+    est = _estimate((0, 0, 9, 9), direction=(1.0, 0.0, 0.2), ambient=0.1)
+    bgr, alpha = shaded_sphere(est, diameter)
+    partial = (alpha > 0.02) & (alpha < 0.98)
+    yy, xx = np.mgrid[0:diameter, 0:diameter] + 0.5
+    rim = np.abs(np.hypot(xx - diameter / 2, yy - diameter / 2) - diameter / 2) < 1.0
+    assert partial.sum() > 2 * diameter and rim[partial].all()  # a soft edge all round, and only at the edge
+    row = bgr[diameter // 2, :, 1] / np.maximum(alpha[diameter // 2], 1e-6)
+    assert row[int(0.8 * diameter)] > row[diameter // 2] > row[int(0.2 * diameter)]  # brighter toward the light
