@@ -149,15 +149,20 @@ class _Progress:
             self.stream.flush()
 
 
-def _results(est: Estimator, paths: list[Path]) -> Iterator[tuple[Path, Any, LightEstimate | None, str | None]]:
-    """(path, image, estimate, error) per input, in order; a file that cannot be read gives its error."""
+def _results(
+    est: Estimator, paths: list[Path], images: bool
+) -> Iterator[tuple[Path, Any, LightEstimate | None, str | None]]:
+    """(path, image, estimate, error) per input, in order; a file that cannot be read gives its error.
+
+    ``estimate_path`` decodes big JPEGs reduced; the full image is read only when ``images`` (an overlay) asks."""
     for path in paths:
         try:
-            image = load_image(path)
+            result = est.estimate_path(path)
+            image = load_image(path) if images and result is not None else None
         except (OSError, ValueError) as exc:
             yield path, None, None, str(exc)
             continue
-        yield path, image, est.estimate(image), None
+        yield path, image, result, None
 
 
 def _estimate(args: argparse.Namespace) -> int:
@@ -173,7 +178,7 @@ def _estimate(args: argparse.Namespace) -> int:
         writer.writerow(CSV_COLUMNS)
     progress = _Progress(len(paths), sys.stderr)
     with Estimator(method=args.method, landmarks=args.landmarks, model_path=args.model) as est:
-        for done, (path, image, result, error) in enumerate(_results(est, paths), start=1):
+        for done, (path, image, result, error) in enumerate(_results(est, paths, args.overlay is not None), start=1):
             progress(done, path)
             if error is not None:
                 failures += 1

@@ -22,13 +22,14 @@ import numpy as np
 
 from lightest import frames
 from lightest.features import NEEDS_NORMALS, LightPointObservation, feature_vector
-from lightest.image_io import load_image, to_bgr
+from lightest.image_io import to_bgr
 from lightest.landmarks import BACKENDS, FaceLandmarks
 from lightest.lighthead import LIGHT_HEAD_KIND, LightHead, LightHeadCard, LightHeadOutput
 from lightest.lightpoints import LightPointSet
 from lightest.mirror import MirroredFeatures, merge_mirrored
 from lightest.model_card import DIRECTION_OUTPUTS, ModelCard, card_path_for
 from lightest.observer import LightPointObserver
+from lightest.photo_file import estimate_file
 from lightest.physics import fit_lambertian, srgb_to_linear
 from lightest.result import LightEstimate
 from lightest.sh import sh_from_light, sh_from_shares
@@ -248,8 +249,15 @@ class Estimator:
         return [r for r in results if r is not None]
 
     def estimate_path(self, path: str | os.PathLike[str]) -> LightEstimate | None:
-        """:meth:`estimate` on an image file."""
-        return self.estimate(load_image(path))
+        """:meth:`estimate` on an image file, in the file's full-resolution pixels (EXIF orientation applied).
+
+        Big photos (:func:`lightest.photo_file.estimate_file`): a JPEG is decoded reduced (longer side >= 1920
+        px: an 8000x6000 photo as 2000x1500); a face smaller than :data:`lightest.image_io.FACE_MIN_PX` there
+        is estimated again on a finer decode (its 1.5x crop square >= the mesh's 192 px); with no face in the
+        frame, four windows are searched. Landmarks, light-points and the face box come back in full-resolution
+        pixels.
+        """
+        return estimate_file(self.estimate, path)
 
     def estimate_timed(self, image: np.ndarray) -> tuple[LightEstimate | None, StageTimes]:
         """:meth:`estimate` plus the time each stage took."""

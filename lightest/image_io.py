@@ -1,17 +1,57 @@
-"""Input checking and loading: turn whatever the caller passes into a BGR uint8 image, or say why not."""
+"""Input checking and loading: turn whatever the caller passes into a BGR uint8 image, or say why not.
+
+Big JPEG photos are decoded reduced (libjpeg's DCT scaling, ``cv2.IMREAD_REDUCED_COLOR_2/4/8``): a 1/4 decode of
+an 8000x6000 photo skips most of the inverse DCT and colour work and gives a 2000x1500 image. That loses
+nothing the face pipeline uses as long as the face stays large enough in the reduced copy: the face mesh and the
+light head see a 192x192 crop of a square 1.5x the face (:data:`FACE_MIN_PX` = 128 px face -> 192 px crop
+square), so while the face is at least 128 reduced pixels every crop pixel still covers one or more decoded
+pixels (each the mean of ``reduction``\\ :sup:`2` file pixels). :meth:`DecodedImage.reduction_for_face` says how
+far a face allows reducing; ``Estimator.estimate_path`` decodes again, finer, when a face is smaller.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-__all__ = ["MIN_SIDE", "load_image", "to_bgr"]
+from lightest.litert import quiet_native_stderr
+
+__all__ = [
+    "DETECT_SIDE",
+    "FACE_MIN_PX",
+    "MIN_SIDE",
+    "REDUCTIONS",
+    "DecodedImage",
+    "JpegLayout",
+    "detection_reduction",
+    "jpeg_layout",
+    "jpeg_size",
+    "load_image",
+    "read_image",
+    "to_bgr",
+]
 
 #: Smallest image side we accept; a face detector cannot work below this.
 MIN_SIDE = 32
+#: DCT-scaling factors libjpeg (and so ``cv2.imdecode``) offers, largest first.
+REDUCTIONS = (8, 4, 2)
+#: A JPEG is decoded reduced only as far as its longer side stays at least this long (about full HD), so
+#: the detectors, which letterbox the frame to 128 or 192 pixels, see the same face either way.
+DETECT_SIDE = 1920
+#: Smallest face (landmark box, longer side) in decoded pixels whose 1.5x crop square still spans the mesh's
+#: 192 crop pixels (``lightest.face.CROP_SIZE / ROI_SCALE``).
+FACE_MIN_PX = 128
+_REDUCED_FLAG = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+#: Full decode: BGR, 8 or 16 bit, EXIF orientation applied (as the reduced decodes apply it).
+_FULL_FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH
+#: JPEG start-of-frame markers (every SOFn but DHT C4, JPG C8 and DAC CC), start of scan, end of image.
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_SOS, _EOI = 0xDA, b"\xff\xd9"
+_HEAD_BYTES, _TAIL_BYTES = 1 << 18, 1 << 16
 
 
 def to_bgr(image: object) -> np.ndarray:
@@ -46,9 +86,87 @@ def to_bgr(image: object) -> np.ndarray:
     raise ValueError(f"image must have 1, 3 (BGR) or 4 (BGRA) channels, got {channels}")
 
 
-def load_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an image file as BGR ``uint8``; ``FileNotFoundError``/``ValueError`` say what is wrong."""
-    p = Path(path)
+@dataclass(frozen=True)
+class JpegLayout:
+    """What :func:`jpeg_layout` reads from a JPEG's markers: frame size (before EXIF orientation) and where
+    the first scan starts."""
+
+    width: int
+    height: int
+    scan_offset: int
+
+
+def jpeg_layout(data: bytes) -> JpegLayout | None:
+    """Walk a JPEG's marker segments up to the first scan; None if ``data`` is not a JPEG or its header is
+    broken. Segment lengths are followed, so an EXIF thumbnail (inside APP1) is never mistaken for the image."""
+    if data[:3] != b"\xff\xd8\xff":
+        return None
+    i, size = 2, None
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # standalone markers carry no length
+            i += 2
+            continue
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if marker in _SOF and i + 9 <= len(data):
+            size = (int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big"))
+        if marker == _SOS:
+            return None if size is None or 0 in size else JpegLayout(size[0], size[1], i)
+        if length < 2:
+            return None
+        i += 2 + length
+    return None
+
+
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from a JPEG's start-of-frame header (before EXIF orientation), or None."""
+    layout = jpeg_layout(data)
+    return None if layout is None else (layout.width, layout.height)
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An image file decoded at full size or reduced.
+
+    Attributes:
+        image: HxWx3 BGR uint8, EXIF orientation applied.
+        reduction: file pixels per decoded pixel along each axis (1: full size; 2, 4, 8: DCT-scaled JPEG).
+        full_size: ``(width, height)`` of the image at full resolution, EXIF orientation applied.
+    """
+
+    image: np.ndarray = field(repr=False)
+    reduction: int
+    full_size: tuple[int, int]
+
+    def to_full(self, points: np.ndarray) -> np.ndarray:
+        """Decoded-image pixel coordinates (pixel centres at integers, as the face pipeline uses them) ->
+        full-resolution ones; decoded pixel ``i`` is the mean of file pixels ``r*i .. r*i + r - 1``, so its
+        centre lies at ``r*i + (r - 1) / 2`` (to within one reduced pixel at an edge that ``r`` does not divide,
+        for mirrored EXIF orientations). Extra columns (depth in pixels) are scaled by ``r``."""
+        r = self.reduction
+        out = np.array(points, dtype=np.float64, copy=True) * r
+        out[..., :2] += (r - 1) / 2.0
+        return out
+
+    def reduction_for_face(self, face_px: float) -> int:
+        """The largest reduction (up to this one) at which a face of ``face_px`` decoded pixels stays at least
+        :data:`FACE_MIN_PX` pixels: this one when the face is big enough, else a finer one (1: full size)."""
+        full_face = face_px * self.reduction
+        return next((r for r in REDUCTIONS if r <= self.reduction and full_face / r >= FACE_MIN_PX), 1)
+
+
+def detection_reduction(size: tuple[int, int]) -> int:
+    """The largest DCT reduction that keeps the longer side of a ``size`` image at least :data:`DETECT_SIDE`."""
+    longest = max(size)
+    return next((r for r in REDUCTIONS if longest / r >= DETECT_SIDE), 1)
+
+
+def _read_bytes(p: Path) -> np.ndarray:
     if not p.exists():
         raise FileNotFoundError(f"no such file: {p}")
     if p.is_dir():
@@ -56,7 +174,43 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     data = np.fromfile(p, dtype=np.uint8)  # also handles non-ASCII paths, unlike cv2.imread
     if data.size == 0:
         raise ValueError(f"{p} is empty")
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    return data
+
+
+def _check_complete(p: Path, data: np.ndarray, scan_offset: int) -> None:
+    """Refuse a JPEG without an end marker after its scan (a cut-off download or copy): libjpeg would fill
+    the missing rows with grey and only warn. ``FF D9`` cannot occur inside entropy-coded data (``FF`` is
+    stuffed there), so any one after the scan ends the image; the file's tail is searched first, as the marker
+    normally closes the file."""
+    tail = max(scan_offset, data.size - _TAIL_BYTES)
+    if data[tail:].tobytes().rfind(_EOI) < 0 and data[scan_offset:tail].tobytes().rfind(_EOI) < 0:
+        raise ValueError(f"{p} is a truncated JPEG: the file ends inside the image data (no end marker)")
+
+
+def read_image(path: str | os.PathLike[str], reduction: int | None = None) -> DecodedImage:
+    """Read an image file as BGR ``uint8`` (EXIF orientation applied); ``FileNotFoundError``/``ValueError``
+    say what is wrong (a truncated JPEG, a file OpenCV cannot decode, an unsupported pixel type).
+
+    ``reduction``: 1 decodes at full size; 2, 4 or 8 decode a JPEG that much smaller (other formats are
+    always decoded at full size, reduction 1); None picks :func:`detection_reduction` for a JPEG.
+    """
+    p = Path(path)
+    if reduction is not None and reduction not in (1, *REDUCTIONS):
+        raise ValueError(f"reduction must be 1 or one of {REDUCTIONS}, got {reduction!r}")
+    data = _read_bytes(p)
+    layout = jpeg_layout(data[:_HEAD_BYTES].tobytes())  # the markers before the scan are usually < 64 KB
+    if layout is None and data.size > _HEAD_BYTES and data[:2].tobytes() == b"\xff\xd8":
+        layout = jpeg_layout(data.tobytes())
+    if layout is None and data[:2].tobytes() == b"\xff\xd8":
+        raise ValueError(f"{p} is a broken JPEG: its header has no readable frame size")
+    if layout is not None:
+        _check_complete(p, data, layout.scan_offset)
+        full = (layout.width, layout.height)
+        r = detection_reduction(full) if reduction is None else reduction
+    else:
+        full, r = None, 1
+    with quiet_native_stderr():  # libjpeg / libpng warnings would otherwise reach the terminal
+        image = cv2.imdecode(data, _REDUCED_FLAG[r] if r > 1 else _FULL_FLAGS)
     if image is None:
         raise ValueError(f"{p} is not an image OpenCV can decode")
     if image.dtype != np.uint8:
@@ -64,4 +218,16 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
             image = (image >> 8).astype(np.uint8)
         else:
             raise ValueError(f"{p} decodes to {image.dtype} pixels; only 8- and 16-bit images are supported")
-    return to_bgr(image)
+    image = to_bgr(image)
+    h, w = image.shape[:2]
+    if full is None:
+        full = (w, h)
+    elif (h > w) != (full[1] > full[0]):  # EXIF orientation turned it by 90 degrees
+        full = (full[1], full[0])
+    return DecodedImage(image, r, full)
+
+
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file at full size as BGR ``uint8`` (EXIF orientation applied); ``FileNotFoundError``/
+    ``ValueError`` say what is wrong."""
+    return read_image(path, reduction=1).image
