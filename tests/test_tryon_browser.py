@@ -32,7 +32,8 @@ EXAMPLE = ROOT / "examples" / "lee_perry_smith.png"
 SIDECAR = EXAMPLE.with_suffix(".json")
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]  # fmt: skip
 #: The lit half of the hat must be this much brighter than the other half (mean sRGB luminance ratio).
 LIT_RATIO = 1.1
 
@@ -174,3 +175,19 @@ def test_true_light_from_the_sidecar(browser: object, url: str) -> None:
     assert lit > LIT_RATIO * dark, (left, right)
     text = page.inner_text("#readout")  # type: ignore[attr-defined]
     assert "true light" in text and "error" in text
+
+
+def test_webcam_frames_reach_the_server(browser: object, url: str) -> None:
+    """Chromium's fake camera (a test pattern, no face): frames go to the server and come back as "no face"."""
+    context = browser.new_context(viewport={"width": 1200, "height": 720}, permissions=["camera"])  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(url)
+    page.click("#webcam")
+    page.wait_for_selector("body[data-state=noface], body[data-state=error], body[data-state=ready]",
+                           state="attached", timeout=90_000)  # fmt: skip
+    state = page.evaluate("() => [window.tryon.state, window.tryon.error, window.tryon.result.width]")
+    assert state[0] == "noface" and state[2] > 0, state
+    assert "No face found in view" in page.inner_text("#status")
+    page.click("#webcam")  # stops the camera
+    assert page.inner_text("#webcam") == "Use webcam"
+    context.close()

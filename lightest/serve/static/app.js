@@ -39,6 +39,7 @@ scene.add(sun, sun.target, probe);
 // ---------- the objects, in canonical-face centimetres (head frame: x subject's left, y up, z out) ----------
 function lathe(points, color, roughness, sx = 1, sz = 1) {
   const geo = new THREE.LatheGeometry(points.map(([r, y]) => new THREE.Vector2(r, y)), 96);
+  geo.rotateY(Math.PI); // the lathe's seam at the back of the head, out of sight
   geo.scale(sx, 1, sz);
   geo.computeVertexNormals();
   const mesh = new THREE.Mesh(geo, new THREE.MeshStandardMaterial({ color, roughness, metalness: 0, side: THREE.DoubleSide }));
@@ -53,7 +54,7 @@ function makeHat() {
     [12.2, 0.05], [9.5, 0.0], [8.2, 0.0]];
   const hat = new THREE.Group();
   hat.add(lathe([...crown, ...brim], HAT_COLOR, 0.9, 1, 1.18));
-  hat.add(lathe([[8.28, 0.5], [8.2, 1.6], [8.12, 2.6], [8.0, 2.62]], BAND_COLOR, 0.6, 1, 1.18));
+  hat.add(lathe([[8.27, 0.5], [8.16, 2.0], [8.05, 3.6], [7.9, 3.62]], BAND_COLOR, 0.6, 1, 1.18));
   hat.position.set(0, 5.7, -3.3);
   hat.rotation.x = -0.1; // tipped back a little
   return hat;
@@ -97,6 +98,44 @@ function makeSkull() {
   return skull;
 }
 
+// A shadow on the photo removes the key light's share of each skin point's light and keeps the ambient: the
+// face darkens by ambient / (key * max(n.l, 0) + ambient), in linear light. The share is set per vertex from the
+// rig (keyShare) and the material's opacity follows it, converted for blending over sRGB pixels.
+const shadowMaterial = new THREE.ShadowMaterial();
+shadowMaterial.onBeforeCompile = (shader) => {
+  shader.vertexShader = shader.vertexShader
+    .replace("#include <common>", "#include <common>\nattribute float keyShare;\nvarying float vKeyShare;")
+    .replace("void main() {", "void main() {\n\tvKeyShare = keyShare;");
+  shader.fragmentShader = shader.fragmentShader
+    .replace("#include <common>", "#include <common>\nvarying float vKeyShare;")
+    .replace("opacity * ( 1.0 - getShadowMask() )", "vKeyShare * ( 1.0 - getShadowMask() )");
+};
+
+function shIrradiance(sh, n) { // three.js's shGetIrradianceAt on 27 coefficient-major floats (luminance)
+  const [x, y, z] = n;
+  const basis = [0.886227, 1.023328 * y, 1.023328 * z, 1.023328 * x, 0.858086 * x * y, 0.858086 * y * z,
+    0.743125 * z * z - 0.247708, 0.858086 * x * z, 0.429043 * (x * x - y * y)];
+  let e = 0;
+  for (let i = 0; i < 9; i++) e += basis[i] * (0.2126 * sh[3 * i] + 0.7152 * sh[3 * i + 1] + 0.0722 * sh[3 * i + 2]);
+  return e;
+}
+
+function updateKeyShare(rig) {
+  const mesh = faceMeshes.find((m) => m.name === "face-shadow");
+  if (!mesh) return;
+  const normals = mesh.geometry.getAttribute("normal"), share = mesh.geometry.getAttribute("keyShare");
+  const l = new THREE.Vector3(...rig.light_position).normalize();
+  const c = rig.light_color, key = rig.light_intensity * (0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]);
+  for (let i = 0; i < share.count; i++) {
+    const n = [normals.getX(i), normals.getY(i), normals.getZ(i)];
+    const direct = key * Math.max(0, n[0] * l.x + n[1] * l.y + n[2] * l.z);
+    const ambient = Math.max(shIrradiance(rig.probe_sh, n), 1e-4);
+    const keep = ambient / (direct + ambient); // linear light left in the shadow
+    share.setX(i, Math.min(0.92, 1 - Math.pow(keep, 1 / 2.2)));
+  }
+  share.needsUpdate = true;
+}
+
 let faceModel = null; // {triangles, canonical_cm} from the server
 const head = new THREE.Group();
 head.matrixAutoUpdate = false;
@@ -113,9 +152,10 @@ function buildFace(landmarks) {
   geo.setAttribute("position", new THREE.BufferAttribute(pos, 3));
   geo.setIndex(faceModel.triangles.flat());
   geo.computeVertexNormals();
+  geo.setAttribute("keyShare", new THREE.BufferAttribute(new Float32Array(landmarks.length), 1));
   const occluder = new THREE.Mesh(geo, occluderMat);
   occluder.renderOrder = -1;
-  const shadow = new THREE.Mesh(geo, new THREE.ShadowMaterial({ opacity: 0.32 }));
+  const shadow = new THREE.Mesh(geo, shadowMaterial);
   shadow.receiveShadow = true;
   shadow.name = "face-shadow";
   faceMeshes = [occluder, shadow];
@@ -203,7 +243,7 @@ function render() {
   const shadowMesh = faceMeshes.find((m) => m.name === "face-shadow");
   if (shadowMesh) shadowMesh.visible = !!face && $("show-shadow").checked;
   const rig = face ? currentRig() : null;
-  if (rig) applyRig(rig);
+  if (rig) { applyRig(rig); updateKeyShare(rig); }
   scene.traverse((o) => { if (o.material) o.material.needsUpdate = true; });
   renderer.render(scene, camera);
   api.hatBox = face ? hatBoxOnCanvas() : null;
@@ -267,8 +307,8 @@ function showPhoto(url) {
   });
 }
 
-async function usePhoto(blob, sidecar) {
-  setState("loading", "Estimating the light…");
+async function usePhoto(blob, sidecar, live = false) {
+  if (!live) setState("loading", "Estimating the light…");
   try {
     await loadFaceModel();
     const result = await estimate(blob);
@@ -290,7 +330,8 @@ async function usePhoto(blob, sidecar) {
     }
     resize();
     render();
-    setState(face ? "ready" : "noface", face ? "Done." : "No face found in this photo.");
+    const where = live ? "in view" : "in this photo";
+    setState(face ? "ready" : "noface", face ? (live ? "Live: webcam." : "Done.") : `No face found ${where}.`);
   } catch (err) {
     api.error = String(err.message || err);
     setState("error", api.error);
@@ -340,7 +381,7 @@ async function webcamLoop() {
       grab.getContext("2d").drawImage(video, 0, 0);
       const blob = await new Promise((r) => grab.toBlob(r, "image/jpeg", 0.9));
       if (!stream) break;
-      await usePhoto(blob, null);
+      await usePhoto(blob, null, true);
     } else {
       await new Promise((r) => setTimeout(r, 100));
     }
