@@ -24,14 +24,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from lightest.sh import sh_basis
+from lightest.sh import LUMINANCE, sh_basis
 
 C1 = 0.488603  # first-order basis constant (lightest.sh)
 Y00 = 0.282095
 #: linear Rec.709 / sRGB primaries (Blender's scene-linear space) -> CIE XYZ (D65)
 RGB_TO_XYZ = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
 XYZ_TO_RGB = np.linalg.inv(RGB_TO_XYZ)
-LUMA = RGB_TO_XYZ[1]  # Rec.709 luminance weights of linear RGB
+LUMA = LUMINANCE  # Rec.709 luminance of linear RGB: lightest.sh's one table (= RGB_TO_XYZ's Y row)
 
 
 def rot_z(deg: float) -> np.ndarray:

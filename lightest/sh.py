@@ -20,7 +20,9 @@ import numpy as np
 
 __all__ = [
     "COSINE_LOBE",
+    "LUMINANCE",
     "irradiance",
+    "luminance",
     "relative_irradiance_error",
     "sh_basis",
     "sh_from_light",
@@ -36,6 +38,13 @@ _C22 = 0.546274
 _SQRT_4PI = float(np.sqrt(4.0 * np.pi))
 #: Clamped-cosine convolution per band (Ramamoorthi and Hanrahan 2001): irradiance E(n) = sum A_l L_lm Y_lm(n).
 COSINE_LOBE = np.array([np.pi] + [2.0 * np.pi / 3.0] * 3 + [np.pi / 4.0] * 5)
+#: Luminance (CIE Y) of *linear* RGB in the Rec.709 / sRGB primaries: the Y row of the sRGB -> XYZ (D65)
+#: matrix. SH coefficients are linear radiance in those primaries (Blender's scene-linear space, which the
+#: render labels come from, and sRGB photos once linearised), so this is the physically right weighting
+#: for them and the one table every SH luminance in the project uses (``blender_gen.envsh`` imports it).
+#: Not to be confused with :data:`lightest.sampling.LUMA_RGB` (BT.601 *luma* of gamma-encoded pixel values,
+#: as OpenCV and JPEG compute gray, and as the light-head graph samples): a different quantity.
+LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
 
 
 def sh_basis(directions: np.ndarray) -> np.ndarray:
@@ -82,6 +91,11 @@ def sh_from_shares(direction: np.ndarray, intensity: float | None, ambient_share
     return sh_from_light(direction, s * gray, a / np.pi * gray)
 
 
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """Luminance of linear RGB ``(..., 3)`` (or of ``(9, 3)`` SH, giving the 9 luminance coefficients)."""
+    return np.asarray(rgb, dtype=np.float64) @ LUMINANCE
+
+
 def irradiance(sh: np.ndarray, normals: np.ndarray) -> np.ndarray:
     """Irradiance ``(..., 3)`` that ``(9, 3)`` incoming-radiance SH deliver to surfaces with unit ``normals``
     ``(..., 3)``: the order-2 approximation every engine's SH lighting uses (lit Lambertian surface = albedo
@@ -102,11 +116,10 @@ def relative_irradiance_error(sh: np.ndarray, reference: np.ndarray, normals: np
     """RMS difference of the irradiance two SH give over all normal directions, each normalised by its mean
     first (exposure is unknown), relative to the reference's mean: 0 for the same lighting up to a scale.
 
-    Luminance (BT.601 weights of the RGB irradiance) is compared, so a colour error alone does not count.
+    Luminance (:data:`LUMINANCE` of the RGB irradiance) is compared, so a colour error alone does not count.
     """
     n = sphere_directions() if normals is None else normals
-    weights = np.array([0.299, 0.587, 0.114])
-    a, b = irradiance(sh, n) @ weights, irradiance(reference, n) @ weights
+    a, b = luminance(irradiance(sh, n)), luminance(irradiance(reference, n))
     if a.mean() <= 0 or b.mean() <= 0:
         raise ValueError("irradiance with a non-positive mean cannot be normalised")
     return float(np.sqrt(np.mean((a / a.mean() - b / b.mean()) ** 2)))

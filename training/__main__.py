@@ -1,14 +1,15 @@
-"""``python -m training <command>``: features, train, evaluate, yaleb (see each command's --help)."""
+"""``python -m training <command>``: features, train, natural-train, evaluate, yaleb (see each command's --help)."""
 
 from __future__ import annotations
 
 import sys
 
-from training import evaluate, features, train, yaleb
+from training import evaluate, features, natural_model, train, yaleb
 
 COMMANDS = {
     "features": features.main,
     "train": train.main,
+    "natural-train": natural_model.main,
     "evaluate": evaluate.main,
     "yaleb": yaleb.main,
 }

@@ -36,7 +36,16 @@ LABELS = {
     "light_distance_m": 1,
     "ambient_ratio": 1,
     "camera_to_world": 16,
+    # natural preset (blender_gen.envsh.lighting_label) and its split fields (training.natural_split)
+    "sh_rgb": 27,
+    "dominant_dir_camera": 3,
+    "ambient_share": 1,
+    "dominant_xy": 2,
+    "dominant_cct_k": 1,
+    "hdri_rotation_deg": 1,
 }
+#: Manifest string labels stored per image; missing ones become "".
+STRING_LABELS = ("head", "hdri")
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,7 @@ def extract(renders: Path, landmarks: str, light_points: str) -> FeatureSet:
     manifest = Manifest(renders)
     if not manifest.path.is_file():
         raise FileNotFoundError(f"no manifest at {manifest.path} (render with python -m blender_gen render)")
+    manifest_bytes = manifest.path.read_bytes()  # hashed as read: a dataset still rendering grows meanwhile
     rows = sorted(manifest.rows(), key=lambda r: int(r["index"]))
     if not rows:
         raise ValueError(f"{manifest.path} has no rows with images")
@@ -144,11 +154,13 @@ def extract(renders: Path, landmarks: str, light_points: str) -> FeatureSet:
         vals = [row.get(name) for row in rows]
         filled = [np.full(width, np.nan) if v is None else np.ravel(v) for v in vals]
         arrays[name] = np.array(filled, dtype=np.float64).reshape(len(rows), width)
+    for name in STRING_LABELS:
+        arrays[name] = np.array([str(r.get(name) or "") for r in rows])
     arrays["identity"] = np.array([identity_key(r) for r in rows])
     arrays["image"] = np.array([r["image"] for r in rows])
     meta = {
         "renders": str(renders),
-        "dataset_hash": hashlib.sha256(manifest.path.read_bytes()).hexdigest(),
+        "dataset_hash": hashlib.sha256(manifest_bytes).hexdigest(),
         "landmarks": landmarks,
         "light_points": light_points,
         "has_normals": bool(has_normals and any(found)),

@@ -1,0 +1,324 @@
+"""The natural-light model (issue 14 part 3): one parallel regressor, one branch per output group
+(dominant direction, ambient share, 8 normalised SH luminance coefficients, dominant light chromaticity),
+all in the head frame (:mod:`training.natural_targets`).
+
+``python -m training natural-train --config training/configs/natural-v1.json``
+
+Inputs, from the runtime's own light-point measurement (:class:`lightest.observer.LightPointObserver`, the
+light-head graph's crop path, stored by ``python -m training features``): the ``gray_logz`` block (as
+product-v5) plus :func:`colour_features`, a few numbers of log chromaticity at the light-points. The colour
+block is computed here, not in :mod:`lightest.features`: exporting this model would first need it as a
+runtime feature block and in the light-head graph (see docs and the closing note).
+
+Train / val / test follow :mod:`training.natural_split` (val picks the epoch; test is never looked at here).
+Writes ``runs/<name>/``: ``model.keras``, ``run.json`` (config, standardisation, outputs, data hashes, split
+counts, val metrics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lightest.features import LightPointObservation, feature_vector
+from lightest.lightpoints import get_light_point_set
+from lightest.mirror import mirrored
+from lightest.physics import srgb_to_linear
+from training import natural_targets as nt
+from training.features import FeatureSet
+from training.natural_split import natural_parts
+from training.train import REPO, random_albedo
+
+#: Brightness quantile bins the colour block averages chroma over (lit vs shaded skin tell light colours apart).
+COLOUR_BINS = 4
+
+
+def colour_features(obs: LightPointObservation) -> np.ndarray:
+    """``2 + 2 * COLOUR_BINS`` numbers: the face's mean log chromaticity (ln R/G, ln B/G of linear RGB over
+    the valid light-points), then the mean chromaticity of each brightness quartile minus that mean."""
+    valid = obs.samples.valid & np.isfinite(obs.samples.rgb).all(axis=1)
+    out = np.zeros(2 + 2 * COLOUR_BINS)
+    if valid.sum() < 2 * COLOUR_BINS:
+        return out
+    lin = srgb_to_linear(obs.samples.rgb[valid]) + 1e-3
+    chroma = np.stack([np.log(lin[:, 0] / lin[:, 1]), np.log(lin[:, 2] / lin[:, 1])], axis=1)
+    mean = chroma.mean(axis=0)
+    order = np.argsort(obs.samples.gray[valid], kind="stable")
+    bins = np.array_split(order, COLOUR_BINS)
+    out[:2] = mean
+    for b, idx in enumerate(bins):
+        out[2 + 2 * b : 4 + 2 * b] = chroma[idx].mean(axis=0) - mean
+    return out
+
+
+def model_inputs(obs: LightPointObservation, blocks: tuple[str, ...], colour: bool) -> np.ndarray:
+    x = feature_vector(obs, blocks)
+    return np.concatenate([x, colour_features(obs)]).astype(np.float32) if colour else x
+
+
+@dataclass(frozen=True)
+class NaturalConfig:
+    """One natural-light training run (JSON keys of the same names)."""
+
+    name: str
+    features: tuple[str, ...]
+    blocks: tuple[str, ...] = ("gray_logz",)
+    colour: bool = True
+    shared_hidden: int = 64
+    hidden: dict[str, int] | None = None  # units per output group (default: direction 48, others 16)
+    loss_weights: dict[str, float] | None = None  # per group (default 1; direction uses the chord distance)
+    input_noise: float = 0.3
+    dropout: float = 0.1
+    epochs: int = 400
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    patience: int = 40
+    mirror: bool = True  # train on every face and its mirror image; average the two at prediction
+    gamma_augment: tuple[float, float] | None = (0.6, 1.6)
+    albedo_augment: float = 0.3
+    augment_copies: int = 1
+    seed: int = 0
+
+    @classmethod
+    def load(cls, path: Path) -> NaturalConfig:
+        data = json.loads(path.read_text())
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
+        for key in ("features", "blocks", "gamma_augment"):
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+    def units(self) -> dict[str, int]:
+        return {"direction": 48, "ambient": 16, "sh": 32, "colour": 16, **(self.hidden or {})}
+
+    def weights(self) -> dict[str, float]:
+        return {g: 1.0 for g in nt.GROUPS} | (self.loss_weights or {})
+
+
+def load_natural_features(paths: tuple[str, ...]) -> FeatureSet:
+    sets = [FeatureSet.load(REPO / p if not Path(p).is_absolute() else Path(p)) for p in paths]
+    keys = set.intersection(*(set(s.arrays) for s in sets))
+    arrays = {k: np.concatenate([s.arrays[k] for s in sets]) for k in sorted(keys)}
+    meta = {**sets[0].meta, "dataset_hashes": [s.meta["dataset_hash"] for s in sets], "sources": list(paths)}
+    return FeatureSet(arrays, meta)
+
+
+def split_parts(fs: FeatureSet) -> np.ndarray:
+    """The natural split part of every row (``""``: in no part or face not found)."""
+    a = fs.arrays
+    rows = [{"hdri": a["hdri"][i], "hdri_rotation_deg": float(a["hdri_rotation_deg"][i, 0]),
+             "head": a["head"][i], "image": a["image"][i]} for i in range(len(fs))]
+    parts = natural_parts(rows)
+    parts[~fs.found] = ""
+    return parts
+
+
+def all_targets(fs: FeatureSet, rows: np.ndarray) -> np.ndarray:
+    a = fs.arrays
+    return nt.head_targets(a["dominant_dir_camera"][rows], a["ambient_share"][rows, 0],
+                           a["sh_rgb"][rows].reshape(-1, 9, 3), a["dominant_xy"][rows], a["head_rotation"][rows])
+
+
+def _usable(fs: FeatureSet, rows: np.ndarray) -> np.ndarray:
+    """Rows whose labels are all present (renders without a dominant light or colour are left out)."""
+    y = all_targets(fs, rows)
+    return rows[np.isfinite(y).all(axis=1)]
+
+
+def _tone(obs: LightPointObservation, gamma: float, albedo: float, rng: np.random.Generator) -> LightPointObservation:
+    """A random tone curve (and smooth neutral albedo field) applied to the gray and RGB samples alike."""
+    f = random_albedo(obs, albedo, rng) if albedo else np.ones(len(obs.samples.gray))
+
+    def curve(v: np.ndarray, factor: np.ndarray) -> np.ndarray:
+        lin = np.clip(srgb_to_linear(np.nan_to_num(v)) * factor, 0.0, 1.0)
+        enc = 255.0 * np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+        return (255.0 * (enc / 255.0) ** gamma).astype(np.float32)
+
+    s = obs.samples
+    return replace(obs, samples=replace(s, gray=curve(s.gray, f), rgb=curve(s.rgb, f[:, None])))
+
+
+def training_set(fs: FeatureSet, cfg: NaturalConfig, rows: np.ndarray, rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    observations = [fs.observation(i) for i in rows]
+    y0 = all_targets(fs, rows)
+    obs_all, y_all = list(observations), [y0]
+    if cfg.mirror:
+        index = get_light_point_set(fs.meta["light_points"]).mirror_index
+        obs_all += [mirrored(o, index) for o in observations]
+        y_all.append(nt.mirror_targets(y0))
+    y_base = np.concatenate(y_all)
+    x = [np.stack([model_inputs(o, cfg.blocks, cfg.colour) for o in obs_all])]
+    y = [y_base]
+    if cfg.gamma_augment:
+        lo, hi = np.log(cfg.gamma_augment)
+        for _ in range(cfg.augment_copies):
+            g = np.exp(rng.uniform(lo, hi, len(obs_all)))
+            x.append(np.stack([model_inputs(_tone(o, gi, cfg.albedo_augment, rng), cfg.blocks, cfg.colour)
+                               for o, gi in zip(obs_all, g, strict=True)]))
+            y.append(y_base)
+    return np.concatenate(x), np.concatenate(y).astype(np.float32)
+
+
+def build_model(n_in: int, cfg: NaturalConfig) -> Any:
+    """Shared Dense(relu) -> one Dense(relu) -> Dense(k) branch per output group, concatenated."""
+    import keras
+    from keras import layers, ops
+
+    inp = keras.Input((n_in,), name="features")
+    x = layers.GaussianNoise(cfg.input_noise, name="input_noise")(inp) if cfg.input_noise else inp
+    x = layers.Dense(cfg.shared_hidden, activation="relu", name="shared_hidden")(x)
+    outs = []
+    for group, sl in nt.GROUPS.items():
+        h = layers.Dense(cfg.units()[group], activation="relu", name=f"{group}_hidden")(x)
+        if cfg.dropout:
+            h = layers.Dropout(cfg.dropout, name=f"{group}_dropout")(h)
+        outs.append(layers.Dense(sl.stop - sl.start, name=f"{group}_out")(h))
+    model = keras.Model(inp, layers.Concatenate(name="out")(outs), name="natural_parallel")
+    w = cfg.weights()
+
+    def chord(y_true: Any, y_pred: Any) -> Any:
+        d_true, d_pred = y_true[:, :3], y_pred[:, :3]
+        unit = d_pred / (ops.norm(d_pred, axis=1, keepdims=True) + 1e-7)
+        return ops.sqrt(ops.sum(ops.square(unit - d_true), axis=1) + 1e-8)
+
+    def loss(y_true: Any, y_pred: Any) -> Any:
+        total = w["direction"] * chord(y_true, y_pred) + 0.1 * ops.square(ops.norm(y_pred[:, :3], axis=1) - 1.0)
+        for group in ("ambient", "sh", "colour"):
+            sl = nt.GROUPS[group]
+            total = total + w[group] * ops.mean(ops.abs(y_true[:, sl] - y_pred[:, sl]), axis=1)
+        return total
+
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss, metrics=[chord])
+    return model
+
+
+@dataclass
+class NaturalRun:
+    """A trained natural-light run folder."""
+
+    path: Path
+    run: dict[str, Any]
+    model: Any
+
+    @classmethod
+    def load(cls, path: Path) -> NaturalRun:
+        import keras
+
+        run_file = path / "run.json"
+        if not run_file.is_file():
+            raise FileNotFoundError(f"{path} is not a natural-light run (no run.json)")
+        run = json.loads(run_file.read_text())
+        if run.get("kind") != "natural":
+            raise ValueError(f"{path} is not a natural-light run (kind {run.get('kind')!r})")
+        return cls(path, run, keras.models.load_model(path / "model.keras", compile=False))
+
+    @property
+    def name(self) -> str:
+        return str(self.run["config"]["name"])
+
+    @property
+    def config(self) -> NaturalConfig:
+        c = dict(self.run["config"])
+        for key in ("features", "blocks", "gamma_augment"):
+            if c.get(key) is not None:
+                c[key] = tuple(c[key])
+        return NaturalConfig(**c)
+
+    def predict_raw(self, observations: list[LightPointObservation]) -> np.ndarray:
+        """Head-frame outputs (:data:`training.natural_targets.OUTPUTS`), mirror-averaged when trained so."""
+        cfg = self.config
+        mean, std = np.asarray(self.run["input_mean"]), np.asarray(self.run["input_std"])
+
+        def predict(obs: list[LightPointObservation]) -> np.ndarray:
+            x = np.stack([model_inputs(o, cfg.blocks, cfg.colour) for o in obs])
+            return self.model.predict(((x - mean) / std).astype(np.float32), verbose=0, batch_size=1024)
+
+        y = predict(observations)
+        if cfg.mirror:
+            index = get_light_point_set(self.run["light_points"]).mirror_index
+            y = 0.5 * (y + nt.mirror_targets(predict([mirrored(o, index) for o in observations])))
+        return y
+
+    def predict_guess(self, observations: list[LightPointObservation]) -> Any:
+        """:class:`training.natural_eval.Guess` for measured faces (camera frame)."""
+        from training.natural_eval import Guess
+
+        rot = np.stack([np.eye(3) if o.head_rotation is None else o.head_rotation for o in observations])
+        out = nt.camera_outputs(self.predict_raw(observations), rot)
+        return Guess(out["direction"], out["ambient"], out["sh"], out["xy"])
+
+
+def train(cfg: NaturalConfig, out: Path) -> dict[str, Any]:
+    import keras
+
+    keras.utils.set_random_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    fs = load_natural_features(cfg.features)
+    parts = split_parts(fs)
+    split = {p: _usable(fs, np.flatnonzero(parts == p)) for p in ("train", "val", "test")}
+    print(f"{cfg.name}: " + ", ".join(f"{p} {len(r)}" for p, r in split.items()) + " rows", file=sys.stderr)
+    x_train, y_train = training_set(fs, cfg, split["train"], rng)
+    x_val = np.stack([model_inputs(fs.observation(i), cfg.blocks, cfg.colour) for i in split["val"]])
+    y_val = all_targets(fs, split["val"]).astype(np.float32)
+    mean, std = x_train.mean(axis=0), np.maximum(x_train.std(axis=0), 1e-3)
+    model = build_model(x_train.shape[1], cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    history = model.fit(
+        ((x_train - mean) / std).astype(np.float32), y_train,
+        validation_data=(((x_val - mean) / std).astype(np.float32), y_val),
+        epochs=cfg.epochs, batch_size=cfg.batch_size, verbose=2,
+        callbacks=[
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(3, cfg.patience // 3)),
+        ],
+    )
+    model.save(out / "model.keras")
+    run = {
+        "kind": "natural",
+        "config": asdict(cfg),
+        "outputs": list(nt.OUTPUTS),
+        "input_mean": mean.tolist(),
+        "input_std": std.tolist(),
+        "landmarks": fs.meta["landmarks"],
+        "light_points": fs.meta["light_points"],
+        "dataset_hashes": fs.meta["dataset_hashes"],
+        "split_rows": {p: len(r) for p, r in split.items()},
+        "parameters": int(model.count_params()),
+        "epochs_run": len(history.history["loss"]),
+        "best_val_loss": float(min(history.history["val_loss"])),
+    }
+    (out / "run.json").write_text(json.dumps(run, indent=1))
+    loaded = NaturalRun(out, run, model)
+    from training.natural_eval import NaturalTruth, natural_scores
+
+    val_rows = split["val"]
+    a = fs.arrays
+    truth = NaturalTruth(a["dominant_dir_camera"][val_rows], a["ambient_share"][val_rows, 0],
+                         a["sh_rgb"][val_rows].reshape(-1, 9, 3), a["dominant_xy"][val_rows],
+                         a["dominant_cct_k"][val_rows, 0])
+    run["val"] = natural_scores(loaded.predict_guess([fs.observation(i) for i in val_rows]), truth)
+    (out / "run.json").write_text(json.dumps(run, indent=1))
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training natural-train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="run folder (default runs/<name>)")
+    args = parser.parse_args(argv)
+    cfg = NaturalConfig.load(args.config)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    run = train(cfg, args.out or REPO / "runs" / cfg.name)
+    print(json.dumps({k: run[k] for k in ("split_rows", "parameters", "epochs_run", "val")}, indent=1))
+    return 0
