@@ -51,8 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--denoise", action=argparse.BooleanOptionalAction, default=None,
                    help="run OpenImageDenoise on every image (default: on for natural, off for the others)")
     r.add_argument("--seed", type=int, default=0, help="dataset seed (default: 0)")
-    r.add_argument("--shard", type=_shard, default=(0, 1), metavar="i/n",
+    r.add_argument("--shard", type=_shard, default=None, metavar="i/n",
                    help="render only indices with index %% n == i (default: 0/1)")
+    r.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="render every shard as a Ray task (pip install 'lightest[cluster]'): a cluster address, "
+                        "or none to start or join a local Ray")
+    r.add_argument("--shards", type=int, default=None,
+                   help="with --ray: number of shards (default: the cluster's CPUs / --threads)")
     r.add_argument("--threads", type=int, default=0,
                    help="Cycles CPU threads (default: 0 = all cores; the images do not depend on it)")
     _common(r)
@@ -120,8 +125,22 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"error: {args.preset} has {preset.max_count} images", file=sys.stderr)
             return 2
         job = RenderJob(args.preset, args.out, count, args.resolution or preset.default_resolution,
-                        args.samples, args.seed, args.shard, args.device,
+                        args.samples, args.seed, args.shard or (0, 1), args.device,
                         preset.default_denoise if args.denoise is None else args.denoise, args.threads)
-        stats = run(job, assets)
+        if args.ray is not None:
+            if args.shard is not None:
+                print("error: --ray runs every shard itself; give --shards N instead of --shard", file=sys.stderr)
+                return 2
+            if args.shards is not None and args.shards < 1:
+                print(f"error: --shards must be at least 1, got {args.shards}", file=sys.stderr)
+                return 2
+            from blender_gen.cluster import render_on_ray
+
+            stats = render_on_ray(job, assets, args.shards, args.ray or None)
+        elif args.shards is not None:
+            print("error: --shards goes with --ray (locally, run one process per --shard i/n)", file=sys.stderr)
+            return 2
+        else:
+            stats = run(job, assets)
         print(json.dumps(stats))
     return 0

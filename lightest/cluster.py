@@ -12,6 +12,7 @@ Ray is optional (``pip install 'lightest[cluster]'``) and imported only here, on
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,7 +42,8 @@ def connect(address: str | None) -> Any:
     ``RAY_ADDRESS`` cluster or a new local instance)."""
     ray = import_ray()
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # its per-dataset INFO lines; our progress line says it
     return ray
 
 

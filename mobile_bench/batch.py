@@ -2,7 +2,7 @@
 
 ``python -m mobile_bench batch [--images 2000] [--dir /tmp/lightest_batch] [--workers 1 2] [--rounds 1]``
 
-Makes ``--images`` variants of the shipped example face (flips, brightness, contrast, crops, small
+Makes ``--images`` files: variants of the shipped example face (flips, brightness, contrast, crops, small
 rotations, JPEG quality; about 1 in 20 blurred until no face is left; two files that are not images) in
 ``--dir``, then runs the real command (``python -m lightest.cli batch DIR --out ... --workers W``) once
 per worker count per round, in rotating order, each into a fresh output, and reports images/s. Last, a
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,13 +38,13 @@ NOT_IMAGES = {"notes.jpg": b"not an image\n", "truncated.png": b"\x89PNG\r\n\x1a
 
 
 def make_images(folder: Path, n: int, seed: int = 0, size: tuple[int, int] = (640, 480)) -> list[Path]:
-    """``n`` JPEG variants of the example face (1 in 20 without a face) plus :data:`NOT_IMAGES`, in ``folder``."""
+    """``n`` files in ``folder``: :data:`NOT_IMAGES` and JPEG variants of the example face (1 in 20 blurred)."""
     folder.mkdir(parents=True, exist_ok=True)
     base = cv2.imread(str(EXAMPLE))
     h, w = base.shape[:2]
     rng = np.random.default_rng(seed)
     paths = []
-    for i in range(n):
+    for i in range(n - len(NOT_IMAGES)):
         image = base[:, ::-1] if rng.random() < 0.5 else base
         crop = rng.uniform(0.8, 1.0)
         cw, ch = int(w * crop), int(h * crop)
@@ -102,16 +103,17 @@ def kill_halfway(folder: Path, out: Path, workers: int, rows_at_kill: int) -> in
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mobile_bench batch", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--images", type=int, default=2000, help="face images to make (default: 2000)")
+    ap.add_argument("--images", type=int, default=2000, help="files to make, 2 of them not images (default: 2000)")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/lightest_batch"), help="work folder (default: /tmp/...)")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default: 1 2)")
     ap.add_argument("--rounds", type=int, default=1, help="runs per worker count (default: 1)")
     args = ap.parse_args(argv)
     folder, outs = args.dir / "images", args.dir / "out"
     outs.mkdir(parents=True, exist_ok=True)
-    if len(list(folder.glob("*"))) != args.images + len(NOT_IMAGES):
+    if len(list(folder.glob("*"))) != args.images:
+        shutil.rmtree(folder, ignore_errors=True)
         make_images(folder, args.images)
-    total = args.images + len(NOT_IMAGES)
+    total = args.images
     runs: dict[int, list[float]] = {w: [] for w in args.workers}
     outputs: dict[int, Path] = {}
     for r in range(args.rounds):
