@@ -73,13 +73,13 @@ function makeGlasses() {
     const lens = new THREE.Mesh(new THREE.CircleGeometry(2.25, 48), lensMat);
     lens.scale.set(1.13, 0.86, 1);
     lens.position.set(side * 3.2, 2.75, z);
-    const temple = new THREE.Mesh(new THREE.BoxGeometry(0.22, 0.34, 9.8), mat);
-    temple.position.set(side * 6.9, 3.0, 1.1);
-    temple.rotation.y = side * -0.08;
-    const hinge = new THREE.Mesh(new THREE.BoxGeometry(1.0, 0.5, 0.6), mat);
-    hinge.position.set(side * 5.9, 2.95, z - 0.2);
-    for (const m of [rim, temple, hinge]) m.castShadow = true;
-    glasses.add(rim, lens, temple, hinge);
+    // temple: from the rim's outer edge back past the ear, a thin bar
+    const front = new THREE.Vector3(side * 5.65, 2.85, z - 0.1), back = new THREE.Vector3(side * 7.5, 3.0, -4.0);
+    const temple = new THREE.Mesh(new THREE.BoxGeometry(0.2, 0.3, front.distanceTo(back)), mat);
+    temple.position.copy(front).add(back).multiplyScalar(0.5);
+    temple.lookAt(back); // built before the head has a pose: local coordinates are world ones here
+    for (const m of [rim, temple]) m.castShadow = true;
+    glasses.add(rim, lens, temple);
   }
   const bridge = new THREE.Mesh(new THREE.TorusGeometry(0.85, 0.17, 10, 32, Math.PI), mat);
   bridge.position.set(0, 3.05, z + 0.1);
