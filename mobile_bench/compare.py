@@ -11,9 +11,11 @@ them alike; medians over the rounds and their ratios are reported. Contenders, p
 * ``landmarks[image|video]``: lightest's detector + mesh alone (:meth:`Estimator.detect_landmarks`);
 * ``light_head``: the light-head graph alone on one face (:class:`lightest.lighthead.LightHead`), a
   separate interpreter called between the others (every cache cold: an upper bound);
-* ``light_head_graph[image]``: inside ``estimate[image]``'s own calls, the light-head graph's invoke
-  (:class:`lightest.StageTimes` ``sampling_ms``), i.e. the graph as a pipeline pays it right after the mesh;
-  ``after_landmarks[image]`` adds building the ``LightEstimate``;
+* ``light_head_graph[image]``: inside ``estimate[image]``'s own calls, the light-head step
+  (:class:`lightest.StageTimes` ``sampling_ms``: the graph with its Python glue, feeding the crop and reading
+  back the outputs), i.e. the graph as a pipeline pays it right after the mesh; ``light_head_invoke[image]``
+  is the graph's ``invoke`` alone within that step (what a phone app pays); ``after_landmarks[image]`` adds
+  building the ``LightEstimate``;
 * ``no_face[image]``: ``estimate`` in image mode on a frame without a face (a heavily blurred copy).
 
 Video contenders each keep their own stream of the same still frame, so both track after frame one.
@@ -68,6 +70,7 @@ def _contenders(
             raise SystemExit(f"lightest finds no face in the {frame_bgr.shape[1]}x{frame_bgr.shape[0]} test frame")
         if mode == "image":
             side["light_head_graph[image]"], side["after_landmarks[image]"] = [], []
+            _time_invokes(est, side.setdefault("light_head_invoke[image]", []))
 
             def timed(est: Estimator = est) -> object:
                 result, stages = est.estimate_timed(frame_bgr)
@@ -104,6 +107,22 @@ def _contenders(
         crop = face.crop
         out["light_head"] = lambda: head.run(crop.image, crop.points, crop.to_image, size)
     return out
+
+
+def _time_invokes(est: Estimator, sink: list[float]) -> None:
+    """Record (ms) every ``invoke`` of ``est``'s light-head interpreter: benchmark-only instrumentation."""
+    head = est._head
+    if head is None:
+        return
+    interp = head._interp
+    invoke = interp.invoke
+
+    def timed() -> None:
+        t0 = time.perf_counter()
+        invoke()
+        sink.append((time.perf_counter() - t0) * 1e3)
+
+    interp.invoke = timed
 
 
 def compare(frame_bgr: np.ndarray, rounds: int, warmup: int = 10) -> dict[str, dict[str, float]]:
