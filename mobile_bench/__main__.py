@@ -1,13 +1,14 @@
 """``python -m mobile_bench <command>``: ``stages`` (timings of one frame), ``report`` (benchmarks + budget table),
 ``compare`` (same-process interleaved comparison against bare MediaPipe, with the speed bars), ``video``
 (jitter and lag of the filtered video estimates on Yale B streams), ``bigphoto`` (time and peak memory of an
-8000x6000 photo from file vs the same face in 1920x1080)."""
+8000x6000 photo from file vs the same face in 1920x1080), ``batch`` (``lightest batch`` images/s with 1 and 2
+workers, and a kill -9 halfway + rerun)."""
 
 from __future__ import annotations
 
 import sys
 
-from mobile_bench import bigphoto, compare, report, stages, video
+from mobile_bench import batch, bigphoto, compare, report, stages, video
 
 COMMANDS = {
     "stages": stages.main,
@@ -15,6 +16,7 @@ COMMANDS = {
     "compare": compare.main,
     "video": video.main,
     "bigphoto": bigphoto.main,
+    "batch": batch.main,
 }
 
 
