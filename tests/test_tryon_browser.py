@@ -191,3 +191,12 @@ def test_webcam_frames_reach_the_server(browser: object, url: str) -> None:
     page.click("#webcam")  # stops the camera
     assert page.inner_text("#webcam") == "Use webcam"
     context.close()
+
+
+def test_neutral_light_lights_both_sides_alike(browser: object, url: str) -> None:
+    """The neutral switch (light from the camera, a little above): no side of the hat is favoured."""
+    page = _load(browser, url)
+    page.check("input[name=mode][value=neutral]")  # type: ignore[attr-defined]
+    left, right = _hat_sides(page)
+    print(f"neutral light: hat left {left:.1f}, right {right:.1f}")
+    assert abs(left - right) < 0.05 * max(left, right), (left, right)

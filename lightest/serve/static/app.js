@@ -239,12 +239,14 @@ function render() {
   faceMeshes.forEach((m) => { m.visible = !!face; });
   hat.visible = $("show-hat").checked;
   glasses.visible = $("show-glasses").checked;
-  renderer.shadowMap.enabled = $("show-shadow").checked;
+  if (renderer.shadowMap.enabled !== $("show-shadow").checked) { // materials recompile with or without shadows
+    renderer.shadowMap.enabled = $("show-shadow").checked;
+    scene.traverse((o) => { if (o.material) o.material.needsUpdate = true; });
+  }
   const shadowMesh = faceMeshes.find((m) => m.name === "face-shadow");
   if (shadowMesh) shadowMesh.visible = !!face && $("show-shadow").checked;
   const rig = face ? currentRig() : null;
   if (rig) { applyRig(rig); updateKeyShare(rig); }
-  scene.traverse((o) => { if (o.material) o.material.needsUpdate = true; });
   renderer.render(scene, camera);
   api.hatBox = face ? hatBoxOnCanvas() : null;
   api.renders += 1;
@@ -301,7 +303,8 @@ async function estimate(blob) {
 function showPhoto(url) {
   return new Promise((resolve, reject) => {
     const img = $("photo");
-    img.onload = () => resolve();
+    const previous = img.src;
+    img.onload = () => { if (previous.startsWith("blob:")) URL.revokeObjectURL(previous); resolve(); };
     img.onerror = () => reject(new Error("the browser cannot show this image"));
     img.src = url;
   });
