@@ -92,8 +92,13 @@ def _around(estimate: Estimate, image: np.ndarray, box: tuple[float, float, floa
     return _in_window(estimate, image, x0, y0, x1, y1)
 
 
-def estimate_file(estimate: Estimate, path: str | os.PathLike[str]) -> LightEstimate | None:
-    """The light of the largest face in an image file (module docstring), in full-resolution pixels."""
+def estimate_file(estimate: Estimate, path: str | os.PathLike[str], adaptive: bool = True) -> LightEstimate | None:
+    """The light of the largest face in an image file (module docstring), in full-resolution pixels.
+
+    ``adaptive=False`` decodes at full size and estimates once on the whole frame: for video mode, where
+    every call is the next frame of one stream and windows or a second decode would upset the tracking."""
+    if not adaptive:
+        return estimate(read_image(path, reduction=1).image)
     decoded = read_image(path)
     result = estimate(decoded.image)
     windowed = False
