@@ -58,9 +58,50 @@ def colour_features(obs: LightPointObservation) -> np.ndarray:
     return out
 
 
-def model_inputs(obs: LightPointObservation, blocks: tuple[str, ...], colour: bool) -> np.ndarray:
-    x = feature_vector(obs, blocks)
-    return np.concatenate([x, colour_features(obs)]).astype(np.float32) if colour else x
+#: The feature-based product-v5 regressor (same weights as the shipped light head's, float32), for stacking.
+PRODUCT_V5 = REPO / "lightest" / "models" / "product-v5-float32.tflite"
+
+
+class ProductV5Block:
+    """product-v5's own answer as 4 inputs: its head-frame direction (raw, length = its agreement with the
+    mirror image) and ambient share, computed from the observation exactly as the runtime's feature-based
+    path does (standardise, predict, mirror-average, scale)."""
+
+    def __init__(self, path: Path = PRODUCT_V5) -> None:
+        from lightest.mirror import MirroredFeatures
+        from lightest.model_card import ModelCard, card_path_for
+        from lightest.tflite_runner import TFLiteRegressor
+
+        self.card = ModelCard.load(card_path_for(path))
+        self.model = TFLiteRegressor(path, sha256=self.card.sha256)
+        self.mirror = MirroredFeatures(self.card.light_points, self.card.features)
+        self.mean, self.std = np.asarray(self.card.input_mean), np.asarray(self.card.input_std)
+        self.scale = np.asarray(self.card.output_scale)
+        self.take = [self.card.outputs.index(n) for n in ("head_dir_x", "head_dir_y", "head_dir_z", "ambient")]
+
+    def __call__(self, obs: LightPointObservation) -> np.ndarray:
+        from lightest.mirror import merge_mirrored
+
+        x = feature_vector(obs, self.card.features)
+        out = self.model.predict((x - self.mean) / self.std)
+        flipped = self.model.predict((self.mirror(obs, x) - self.mean) / self.std)
+        merged = merge_mirrored(np.asarray(out, np.float64), np.asarray(flipped, np.float64), self.card.outputs)
+        return (merged * self.scale)[self.take]
+
+
+_V5: ProductV5Block | None = None
+
+
+def model_inputs(obs: LightPointObservation, blocks: tuple[str, ...], colour: bool, v5: bool = False) -> np.ndarray:
+    """The model's input vector: runtime feature ``blocks``, then the colour block, then product-v5's answer."""
+    global _V5
+    parts = [feature_vector(obs, blocks)]
+    if colour:
+        parts.append(colour_features(obs))
+    if v5:
+        _V5 = _V5 or ProductV5Block()
+        parts.append(_V5(obs))
+    return np.concatenate(parts).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -71,6 +112,7 @@ class NaturalConfig:
     features: tuple[str, ...]
     blocks: tuple[str, ...] = ("gray_logz",)
     colour: bool = True
+    v5: bool = False  # stack product-v5's direction and ambient as inputs (ProductV5Block)
     shared_hidden: int = 64
     hidden: dict[str, int] | None = None  # units per output group (default: direction 48, others 16)
     loss_weights: dict[str, float] | None = None  # per group (default 1; direction uses the chord distance)
@@ -157,13 +199,13 @@ def training_set(fs: FeatureSet, cfg: NaturalConfig, rows: np.ndarray, rng: np.r
         obs_all += [mirrored(o, index) for o in observations]
         y_all.append(nt.mirror_targets(y0))
     y_base = np.concatenate(y_all)
-    x = [np.stack([model_inputs(o, cfg.blocks, cfg.colour) for o in obs_all])]
+    x = [np.stack([model_inputs(o, cfg.blocks, cfg.colour, cfg.v5) for o in obs_all])]
     y = [y_base]
     if cfg.gamma_augment:
         lo, hi = np.log(cfg.gamma_augment)
         for _ in range(cfg.augment_copies):
             g = np.exp(rng.uniform(lo, hi, len(obs_all)))
-            x.append(np.stack([model_inputs(_tone(o, gi, cfg.albedo_augment, rng), cfg.blocks, cfg.colour)
+            x.append(np.stack([model_inputs(_tone(o, gi, cfg.albedo_augment, rng), cfg.blocks, cfg.colour, cfg.v5)
                                for o, gi in zip(obs_all, g, strict=True)]))
             y.append(y_base)
     return np.concatenate(x), np.concatenate(y).astype(np.float32)
@@ -240,7 +282,7 @@ class NaturalRun:
         mean, std = np.asarray(self.run["input_mean"]), np.asarray(self.run["input_std"])
 
         def predict(obs: list[LightPointObservation]) -> np.ndarray:
-            x = np.stack([model_inputs(o, cfg.blocks, cfg.colour) for o in obs])
+            x = np.stack([model_inputs(o, cfg.blocks, cfg.colour, cfg.v5) for o in obs])
             return self.model.predict(((x - mean) / std).astype(np.float32), verbose=0, batch_size=1024)
 
         y = predict(observations)
@@ -268,7 +310,7 @@ def train(cfg: NaturalConfig, out: Path) -> dict[str, Any]:
     split = {p: _usable(fs, np.flatnonzero(parts == p)) for p in ("train", "val", "test")}
     print(f"{cfg.name}: " + ", ".join(f"{p} {len(r)}" for p, r in split.items()) + " rows", file=sys.stderr)
     x_train, y_train = training_set(fs, cfg, split["train"], rng)
-    x_val = np.stack([model_inputs(fs.observation(i), cfg.blocks, cfg.colour) for i in split["val"]])
+    x_val = np.stack([model_inputs(fs.observation(i), cfg.blocks, cfg.colour, cfg.v5) for i in split["val"]])
     y_val = all_targets(fs, split["val"]).astype(np.float32)
     mean, std = x_train.mean(axis=0), np.maximum(x_train.std(axis=0), 1e-3)
     model = build_model(x_train.shape[1], cfg)
