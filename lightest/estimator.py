@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lightest import frames
+from lightest import confidence, frames
 from lightest.features import NEEDS_NORMALS, LightPointObservation, feature_vector
 from lightest.image_io import to_bgr
 from lightest.landmarks import BACKENDS, FaceLandmarks
@@ -180,6 +180,8 @@ class Estimator:
         self._last_timestamp_ms: float | None = None
         self.method, self._model, self._card = self._resolve_method(options)
         self._head: LightHead | None = self._model if isinstance(self._model, LightHead) else None
+        # calibrated confidence (lightest.confidence) when the shipped calibration was fitted for this graph
+        self._confidence = None if self._head is None else confidence.load_for_model(self._head.card.sha256)
         light_points = PHYSICS_LIGHT_POINTS if self._card is None else self._card.light_points
         self._mirrored_features: MirroredFeatures | None = None
         if isinstance(self._card, ModelCard):  # as arrays once, not per frame
@@ -388,7 +390,15 @@ class Estimator:
 
     def _head_estimate(self, bgr: np.ndarray, landmarks: FaceLandmarks, out: LightHeadOutput) -> LightEstimate | None:
         common = self._common(bgr, landmarks, out.light_points)
-        return self._light_estimate(out.direction, out.direction_norm, out.valid_fraction, out.extras, common)
+        calibrated = None
+        if self._confidence is not None and np.isfinite(out.direction).all():
+            calibrated = self._confidence(confidence.signals(
+                bgr, out.light_points, out.direction, out.direction_norm, out.valid_fraction,
+                out.extras.get("ambient"), out.mirror_cos,
+            ))
+        return self._light_estimate(
+            out.direction, out.direction_norm, out.valid_fraction, out.extras, common, calibrated
+        )
 
     def _solve_physics(self, obs: LightPointObservation, common: dict[str, Any]) -> LightEstimate | None:
         assert obs.normals is not None
@@ -439,22 +449,26 @@ class Estimator:
         valid_fraction: float,
         out: dict[str, Any],
         common: dict[str, Any],
+        calibrated: float | None = None,
     ) -> LightEstimate | None:
-        """The model's answer as a :class:`LightEstimate` (None when the direction is not finite)."""
+        """The model's answer as a :class:`LightEstimate` (None when the direction is not finite).
+
+        ``calibrated``: the calibrated confidence (:mod:`lightest.confidence`), else the heuristic below.
+        """
         if not np.isfinite(direction).all() or (norm is not None and (not np.isfinite(norm) or norm < 1e-6)):
             return None
         ambient = float(np.clip(out["ambient"], 0.0, 1.0)) if "ambient" in out else None
         intensity = max(0.0, float(out["intensity"])) if "intensity" in out else None
         # Heuristic confidence: the share of light-points inside the image, times (for unit-vector outputs)
         # how close the raw output is to unit length, which in-distribution inputs keep near 1.
-        confidence = valid_fraction
+        heuristic = valid_fraction
         if norm is not None:
-            confidence *= float(np.clip(1.0 - abs(1.0 - norm), 0.0, 1.0))
+            heuristic *= float(np.clip(1.0 - abs(1.0 - norm), 0.0, 1.0))
         return LightEstimate(
             direction=tuple(direction),
             intensity=intensity,
             ambient=ambient,
             sh=sh_from_shares(direction, intensity, ambient),
-            confidence=confidence,
+            confidence=heuristic if calibrated is None else calibrated,
             **common,
         )

@@ -71,7 +71,8 @@ def test_graph_equals_the_regressor_run_in_numpy(card, example_image):
     assert a is not None and b is not None
     assert frames.angle_between_deg(np.array(a.direction), np.array(b.direction)) < 0.01
     assert a.ambient == pytest.approx(b.ambient, abs=1e-4)
-    assert a.confidence == pytest.approx(b.confidence, abs=1e-3)  # float32 graph vs float64 numpy
+    # confidence differs by design: the graph's is calibrated for it (lightest.confidence), the numpy path's is
+    # the in-image share times input typicality
 
 
 def test_example_face_through_the_graph(example_image):

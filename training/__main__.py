@@ -1,10 +1,11 @@
-"""``python -m training <command>``: features, train, natural-train, evaluate, yaleb (see each command's --help)."""
+"""``python -m training <command>``: features, train, natural-train, evaluate, yaleb,
+calibrate-confidence (see each command's --help)."""
 
 from __future__ import annotations
 
 import sys
 
-from training import evaluate, features, natural_model, train, yaleb
+from training import calibrate_confidence, evaluate, features, natural_model, train, yaleb
 
 COMMANDS = {
     "features": features.main,
@@ -12,6 +13,7 @@ COMMANDS = {
     "natural-train": natural_model.main,
     "evaluate": evaluate.main,
     "yaleb": yaleb.main,
+    "calibrate-confidence": calibrate_confidence.main,
 }
 
 
