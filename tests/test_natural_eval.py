@@ -183,3 +183,35 @@ def test_colour_block_sees_a_tinted_light_and_ignores_exposure():
     warm = colour_features(obs(skin * [1.3, 1.0, 0.7]))
     assert warm[0] - base[0] == pytest.approx(np.log(1.3), abs=0.03)
     assert warm[1] - base[1] == pytest.approx(np.log(0.7), abs=0.03)
+
+
+# ------------------------------------------------------------------------------------------------ model
+
+def test_product_v5_block_is_the_shipped_answer(example_image):
+    from lightest import Estimator
+    from lightest.observer import LightPointObserver
+    from training.natural_model import ProductV5Block, synthesised_sh
+
+    with LightPointObserver() as observer, Estimator() as shipped:
+        landmarks, obs = observer.observe(example_image)
+        expected = shipped.estimate_with_landmarks(example_image, landmarks)
+    v = ProductV5Block()(obs)
+    assert frames.angle_between_deg(obs.head_rotation @ v[:3], np.array(expected.direction)) < 0.05
+    assert v[3] == pytest.approx(expected.ambient, abs=1e-3)
+    assert np.allclose(v[4:], synthesised_sh(v[:3], v[3]))
+
+
+def test_residual_model_starts_from_product_v5():
+    """Untrained, the stacked model answers product-v5's direction, ambient and synthesised SH exactly."""
+    from training.natural_model import V5_INPUTS, NaturalConfig, build_model, synthesised_sh
+
+    cfg = NaturalConfig(name="t", features=(), v5=True, residual=True, input_noise=0.3, dropout=0.1)
+    rng = np.random.default_rng(4)
+    d = frames.normalize(rng.normal(size=(5, 3)))
+    amb = rng.uniform(0.1, 0.6, 5)
+    prior = np.concatenate([d, amb[:, None], np.stack([synthesised_sh(d[i], amb[i]) for i in range(5)])], axis=1)
+    assert prior.shape[1] == V5_INPUTS
+    x = np.concatenate([rng.normal(size=(5, 40)), prior], axis=1).astype(np.float32)
+    y = build_model(x.shape[1], cfg).predict(x, verbose=0)
+    assert np.allclose(y[:, :3], d, atol=1e-5) and np.allclose(y[:, 3], amb, atol=1e-5)
+    assert np.allclose(y[:, 4:12], prior[:, 4:], atol=1e-5)

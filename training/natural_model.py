@@ -31,6 +31,7 @@ from lightest.features import LightPointObservation, feature_vector
 from lightest.lightpoints import get_light_point_set
 from lightest.mirror import mirrored
 from lightest.physics import srgb_to_linear
+from lightest.sh import luminance, sh_from_shares
 from training import natural_targets as nt
 from training.features import FeatureSet
 from training.natural_split import natural_parts
@@ -86,10 +87,24 @@ class ProductV5Block:
         out = self.model.predict((x - self.mean) / self.std)
         flipped = self.model.predict((self.mirror(obs, x) - self.mean) / self.std)
         merged = merge_mirrored(np.asarray(out, np.float64), np.asarray(flipped, np.float64), self.card.outputs)
-        return (merged * self.scale)[self.take]
+        d_amb = (merged * self.scale)[self.take]
+        return np.concatenate([d_amb, synthesised_sh(d_amb[:3], float(d_amb[3]))])
+
+
+def synthesised_sh(direction: np.ndarray, ambient: float) -> np.ndarray:
+    """The 8 normalised SH luminance coefficients (:data:`training.natural_targets.OUTPUTS`' ``sh1..sh8``) of
+    one light from ``direction`` plus ambient share ``ambient``: the runtime's ``sh`` synthesis
+    (:func:`lightest.sh.sh_from_shares`), in whatever frame ``direction`` is given."""
+    norm = float(np.linalg.norm(direction))
+    d = direction / norm if norm > 1e-9 else np.array([0.0, 0.0, 1.0])
+    lum = luminance(sh_from_shares(d, 1.0, float(np.clip(ambient, 0.0, 0.99))))
+    return lum[1:] / lum[0]
 
 
 _V5: ProductV5Block | None = None
+#: Inputs the product-v5 block adds, last in the vector: its head-frame direction x, y, z, its ambient
+#: share, and the 8 normalised SH coefficients the runtime synthesises from those two (:func:`synthesised_sh`).
+V5_INPUTS = 12
 
 
 def model_inputs(obs: LightPointObservation, blocks: tuple[str, ...], colour: bool, v5: bool = False) -> np.ndarray:
@@ -113,6 +128,7 @@ class NaturalConfig:
     blocks: tuple[str, ...] = ("gray_logz",)
     colour: bool = True
     v5: bool = False  # stack product-v5's direction and ambient as inputs (ProductV5Block)
+    residual: bool = True  # with v5: direction, ambient, SH = product-v5's (SH synthesised) + a learnt correction
     shared_hidden: int = 64
     hidden: dict[str, int] | None = None  # units per output group (default: direction 48, others 16)
     loss_weights: dict[str, float] | None = None  # per group (default 1; direction uses the chord distance)
@@ -212,19 +228,36 @@ def training_set(fs: FeatureSet, cfg: NaturalConfig, rows: np.ndarray, rng: np.r
 
 
 def build_model(n_in: int, cfg: NaturalConfig) -> Any:
-    """Shared Dense(relu) -> one Dense(relu) -> Dense(k) branch per output group, concatenated."""
+    """Shared Dense(relu) -> one Dense(relu) -> Dense(k) branch per output group, concatenated. With
+    ``cfg.v5`` the last :data:`V5_INPUTS` inputs are product-v5's answer, unstandardised and noise-free: they
+    feed the shared layer, and with ``cfg.residual`` the direction, ambient and SH branches learn corrections
+    to it (their output layers start at zero, so training starts from product-v5 and its synthesised SH)."""
     import keras
     from keras import layers, ops
 
+    from training.natural_layers import TakeColumns
+
     inp = keras.Input((n_in,), name="features")
-    x = layers.GaussianNoise(cfg.input_noise, name="input_noise")(inp) if cfg.input_noise else inp
+    n_feat = n_in - (V5_INPUTS if cfg.v5 else 0)
+    feats = TakeColumns(0, n_feat, name="light_point_inputs")(inp) if cfg.v5 else inp
+    x = layers.GaussianNoise(cfg.input_noise, name="input_noise")(feats) if cfg.input_noise else feats
+    if cfg.v5:
+        prior = TakeColumns(n_feat, n_in, name="product_v5")(inp)
+        x = layers.Concatenate(name="with_prior")([x, prior])
     x = layers.Dense(cfg.shared_hidden, activation="relu", name="shared_hidden")(x)
     outs = []
     for group, sl in nt.GROUPS.items():
         h = layers.Dense(cfg.units()[group], activation="relu", name=f"{group}_hidden")(x)
         if cfg.dropout:
             h = layers.Dropout(cfg.dropout, name=f"{group}_dropout")(h)
-        outs.append(layers.Dense(sl.stop - sl.start, name=f"{group}_out")(h))
+        residual = cfg.v5 and cfg.residual and group in ("direction", "ambient", "sh")
+        out = layers.Dense(sl.stop - sl.start, name=f"{group}_out",
+                           kernel_initializer="zeros" if residual else "glorot_uniform")(h)
+        if residual:
+            prior_cols = {"direction": (0, 3), "ambient": (3, 4), "sh": (4, V5_INPUTS)}[group]
+            cols = (n_feat + prior_cols[0], n_feat + prior_cols[1])
+            out = layers.Add(name=f"{group}_plus_prior")([out, TakeColumns(*cols, name=f"{group}_prior")(inp)])
+        outs.append(out)
     model = keras.Model(inp, layers.Concatenate(name="out")(outs), name="natural_parallel")
     w = cfg.weights()
 
@@ -262,6 +295,7 @@ class NaturalRun:
         run = json.loads(run_file.read_text())
         if run.get("kind") != "natural":
             raise ValueError(f"{path} is not a natural-light run (kind {run.get('kind')!r})")
+        import training.natural_layers  # noqa: F401  (registers the model's custom layer for loading)
         return cls(path, run, keras.models.load_model(path / "model.keras", compile=False))
 
     @property
@@ -313,6 +347,8 @@ def train(cfg: NaturalConfig, out: Path) -> dict[str, Any]:
     x_val = np.stack([model_inputs(fs.observation(i), cfg.blocks, cfg.colour, cfg.v5) for i in split["val"]])
     y_val = all_targets(fs, split["val"]).astype(np.float32)
     mean, std = x_train.mean(axis=0), np.maximum(x_train.std(axis=0), 1e-3)
+    if cfg.v5:  # product-v5's answer enters as it is (the residual branches add to it)
+        mean[-V5_INPUTS:], std[-V5_INPUTS:] = 0.0, 1.0
     model = build_model(x_train.shape[1], cfg)
     out.mkdir(parents=True, exist_ok=True)
     history = model.fit(
