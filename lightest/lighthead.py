@@ -16,9 +16,10 @@ Outputs: ``direction`` (3, unit, camera frame of :mod:`lightest.frames`), ``dire
 raw averaged direction, ~1 in distribution), one scalar per extra output (``ambient``, ``distance_m``, ...),
 ``valid_fraction``, ``light_points`` (K, 2, image pixels), ``rgb`` (K, 3) and ``gray`` (K,) disc means
 (0-255), ``valid`` (K,), ``features`` (K,: the regressor's input before standardisation) and
-``head_rotation`` (3, 3); with mirror averaging also ``mirror_cos``, the cosine between the directions the face
-and its mirror image give on their own (near 1 when they agree: a signal for confidence). The graph is built by ``python -m export lighthead``; its card
-(``*.card.json``, ``"kind": "light_head"``) records all of this plus the file's sha256.
+``head_rotation`` (3, 3); with mirror averaging also ``mirror_cos``, the cosine between the directions the
+face and its mirror image give on their own (near 1 when they agree: a signal for confidence). The graph is
+built by ``python -m export lighthead``; its card (``*.card.json``, ``"kind": "light_head"``) records all of
+this plus the file's sha256.
 """
 
 from __future__ import annotations
