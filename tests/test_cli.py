@@ -133,3 +133,27 @@ def test_overlay_into_an_unwritable_place_is_refused_up_front(capsys, tmp_path):
     assert main(["estimate", str(EXAMPLE), "--overlay", str(blocker / "out.png")]) == 2
     captured = capsys.readouterr()
     assert "cannot create" in captured.err and captured.out == ""
+
+
+def test_one_image_with_a_directory_as_overlay_writes_into_it(capsys, tmp_path):
+    assert main(["estimate", str(EXAMPLE), "--overlay", str(tmp_path)]) == 0
+    assert (tmp_path / f"{EXAMPLE.stem}_overlay.png").is_file()
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_only_on_a_terminal(terminal):
+    import os
+    import pty
+    import select
+
+    main_fd, child_fd = pty.openpty()
+    stderr = child_fd if terminal else subprocess.PIPE
+    proc = subprocess.run([sys.executable, "-m", "lightest.cli", "estimate", str(EXAMPLE), str(EXAMPLE)],
+                          stdout=subprocess.PIPE, stderr=stderr, timeout=120, check=False)  # fmt: skip
+    os.close(child_fd)
+    readable = select.select([main_fd], [], [], 5)[0]  # (a plain read would block if nothing was written)
+    shown = (os.read(main_fd, 4096).decode() if readable else "") if terminal else proc.stderr.decode()
+    os.close(main_fd)
+    assert proc.returncode == 0 and len(proc.stdout.decode().splitlines()) == 2
+    assert ("[2/2]" in shown) is terminal
