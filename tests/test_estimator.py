@@ -73,6 +73,9 @@ def test_to_dict_is_json_and_angles_follow_formulas(physics_estimator, example_i
     assert d["elevation_deg"] == pytest.approx(np.degrees(np.arcsin(y)), abs=1e-3)
     assert len(d["sh"]) == 9 and len(d["sh"][0]) == 3
     assert d["method"] == "physics" and d["position"] is None and d["color"] is None
+    assert len(json.dumps(d)) <= 2048 and "landmarks" not in d  # compact by default (issue 16)
+    full = r.to_dict(full=True)
+    assert len(full["landmarks"]) == 468 and len(full["light_points"]) == len(r.light_points)
 
 
 def test_gray_bgr_and_bgra_agree(physics_estimator, example_image):
