@@ -129,6 +129,7 @@ class NaturalConfig:
     colour: bool = True
     v5: bool = False  # stack product-v5's direction and ambient as inputs (ProductV5Block)
     residual: bool = True  # with v5: direction, ambient, SH = product-v5's (SH synthesised) + a learnt correction
+    train_direction: bool = True  # with v5: False keeps product-v5's direction as the answer (no direction branch)
     shared_hidden: int = 64
     hidden: dict[str, int] | None = None  # units per output group (default: direction 48, others 16)
     loss_weights: dict[str, float] | None = None  # per group (default 1; direction uses the chord distance)
@@ -247,6 +248,9 @@ def build_model(n_in: int, cfg: NaturalConfig) -> Any:
     x = layers.Dense(cfg.shared_hidden, activation="relu", name="shared_hidden")(x)
     outs = []
     for group, sl in nt.GROUPS.items():
+        if group == "direction" and cfg.v5 and not cfg.train_direction:
+            outs.append(TakeColumns(n_feat, n_feat + 3, name="direction_prior")(inp))
+            continue
         h = layers.Dense(cfg.units()[group], activation="relu", name=f"{group}_hidden")(x)
         if cfg.dropout:
             h = layers.Dropout(cfg.dropout, name=f"{group}_dropout")(h)
@@ -266,8 +270,12 @@ def build_model(n_in: int, cfg: NaturalConfig) -> Any:
         unit = d_pred / (ops.norm(d_pred, axis=1, keepdims=True) + 1e-7)
         return ops.sqrt(ops.sum(ops.square(unit - d_true), axis=1) + 1e-8)
 
+    direction_weight = w["direction"] if cfg.train_direction or not cfg.v5 else 0.0
+
     def loss(y_true: Any, y_pred: Any) -> Any:
-        total = w["direction"] * chord(y_true, y_pred) + 0.1 * ops.square(ops.norm(y_pred[:, :3], axis=1) - 1.0)
+        total = direction_weight * chord(y_true, y_pred)
+        if direction_weight:
+            total = total + 0.1 * ops.square(ops.norm(y_pred[:, :3], axis=1) - 1.0)
         for group in ("ambient", "sh", "colour"):
             sl = nt.GROUPS[group]
             total = total + w[group] * ops.mean(ops.abs(y_true[:, sl] - y_pred[:, sl]), axis=1)
