@@ -215,3 +215,29 @@ def test_residual_model_starts_from_product_v5():
     y = build_model(x.shape[1], cfg).predict(x, verbose=0)
     assert np.allclose(y[:, :3], d, atol=1e-5) and np.allclose(y[:, 3], amb, atol=1e-5)
     assert np.allclose(y[:, 4:12], prior[:, 4:], atol=1e-5)
+
+
+def test_tinted_targets_follow_the_labels_code():
+    """White tints give the stored labels back; a warm tint moves the dominant colour toward lower CCT."""
+    from training.features import FeatureSet
+    from training.natural_model import all_targets, tinted_targets
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for _ in range(4):
+        dirs = frames.normalize(rng.normal(size=(3, 3)) + np.array([0.0, 0.5, 1.0]))
+        e = rng.uniform(0.2, 1.0, (3, 3))
+        rows.append(envsh.lighting_label(dirs, e))
+    arrays = {
+        "sh_rgb": np.array([np.ravel(r["sh_rgb"]) for r in rows]),
+        "dominant_dir_camera": np.array([r["dominant_dir_camera"] for r in rows]),
+        "ambient_share": np.array([[r["ambient_share"]] for r in rows]),
+        "dominant_xy": np.array([r["dominant_xy"] for r in rows]),
+        "head_rotation": np.stack([_rot([0, 1, 0], 20.0)] * 4),
+        "found": np.ones(4, bool),
+    }
+    fs, idx = FeatureSet(arrays, {}), np.arange(4)
+    assert np.allclose(tinted_targets(fs, idx, np.ones((4, 3))), all_targets(fs, idx), atol=1e-9)
+    warm = envsh.planck_rgb(3000.0) / envsh.planck_rgb(6504.0)
+    y = tinted_targets(fs, idx, np.tile(warm / luminance(warm), (4, 1)))
+    assert (y[:, 12] > all_targets(fs, idx)[:, 12]).all()  # chromaticity x grows: warmer

@@ -27,10 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from blender_gen import envsh
 from lightest.features import LightPointObservation, feature_vector
 from lightest.lightpoints import get_light_point_set
 from lightest.mirror import mirrored
 from lightest.physics import srgb_to_linear
+from lightest.sampling import LUMA_RGB
 from lightest.sh import luminance, sh_from_shares
 from training import natural_targets as nt
 from training.features import FeatureSet
@@ -143,6 +145,7 @@ class NaturalConfig:
     gamma_augment: tuple[float, float] | None = (0.6, 1.6)
     albedo_augment: float = 0.3
     augment_copies: int = 1
+    tint_augment: tuple[float, float] | None = None  # kelvin range of random light tints on augmented copies
     seed: int = 0
 
     @classmethod
@@ -151,7 +154,7 @@ class NaturalConfig:
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
-        for key in ("features", "blocks", "gamma_augment"):
+        for key in ("features", "blocks", "gamma_augment", "tint_augment"):
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -193,38 +196,73 @@ def _usable(fs: FeatureSet, rows: np.ndarray) -> np.ndarray:
     return rows[np.isfinite(y).all(axis=1)]
 
 
-def _tone(obs: LightPointObservation, gamma: float, albedo: float, rng: np.random.Generator) -> LightPointObservation:
-    """A random tone curve (and smooth neutral albedo field) applied to the gray and RGB samples alike."""
+def random_tints(rng: np.random.Generator, n: int, kelvin: tuple[float, float]) -> np.ndarray:
+    """``(n, 3)`` multiplicative light tints: a blackbody of log-uniform ``kelvin`` relative to D65's 6504 K
+    (as the natural preset tints its HDRIs), luminance 1."""
+    k = np.exp(rng.uniform(*np.log(kelvin), n))
+    t = np.stack([envsh.planck_rgb(v) for v in k]) / envsh.planck_rgb(6504.0)
+    return t / luminance(t)[:, None]
+
+
+def tinted_targets(fs: FeatureSet, rows: np.ndarray, tints: np.ndarray) -> np.ndarray:
+    """Targets of the rows as if every light were tinted by ``tints`` ``(n, 3)``: direction, ambient share and
+    dominant colour re-derived from the tinted ``sh_rgb`` by :mod:`blender_gen.envsh` (the labels' own code;
+    with white tints this is :func:`all_targets`). Rows whose tinted labels vanish keep their own."""
+    a = fs.arrays
+    sh = a["sh_rgb"][rows].reshape(-1, 9, 3) * tints[:, None, :]
+    d, amb, xy = np.full((len(rows), 3), np.nan), np.full(len(rows), np.nan), np.full((len(rows), 2), np.nan)
+    for i, s in enumerate(sh):
+        di, rgb = envsh.dominant_direction(s), envsh.dominant_rgb(s)
+        if di is not None and rgb is not None and float(luminance(rgb)) > 0:
+            d[i], amb[i], xy[i] = di, envsh.ambient_share(s), envsh.rgb_to_xy(rgb)
+    y = nt.head_targets(d, amb, sh, xy, a["head_rotation"][rows])
+    bad = ~np.isfinite(y).all(axis=1)
+    y[bad] = all_targets(fs, rows[bad])
+    return y
+
+
+def _tone(obs: LightPointObservation, gamma: float, albedo: float, tint: np.ndarray, rng: np.random.Generator
+          ) -> LightPointObservation:
+    """A random tone curve, a smooth neutral albedo field and a light tint applied to the linear RGB samples;
+    gray recomputed from them as the sampler does (BT.601 luma of the encoded means)."""
     f = random_albedo(obs, albedo, rng) if albedo else np.ones(len(obs.samples.gray))
-
-    def curve(v: np.ndarray, factor: np.ndarray) -> np.ndarray:
-        lin = np.clip(srgb_to_linear(np.nan_to_num(v)) * factor, 0.0, 1.0)
-        enc = 255.0 * np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
-        return (255.0 * (enc / 255.0) ** gamma).astype(np.float32)
-
-    s = obs.samples
-    return replace(obs, samples=replace(s, gray=curve(s.gray, f), rgb=curve(s.rgb, f[:, None])))
+    lin = np.clip(srgb_to_linear(np.nan_to_num(obs.samples.rgb)) * f[:, None] * tint, 0.0, 1.0)
+    enc = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+    rgb = (255.0 * enc**gamma).astype(np.float32)
+    gray = (rgb @ np.asarray(LUMA_RGB, dtype=np.float32)).astype(np.float32)
+    return replace(obs, samples=replace(obs.samples, gray=gray, rgb=rgb))
 
 
 def training_set(fs: FeatureSet, cfg: NaturalConfig, rows: np.ndarray, rng: np.random.Generator
                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The rows, their mirror images (``mirror``), and ``augment_copies`` copies of all of those under a random
+    tone curve, albedo field and (``tint_augment``) light tint, with targets re-derived for the tint."""
     observations = [fs.observation(i) for i in rows]
-    y0 = all_targets(fs, rows)
-    obs_all, y_all = list(observations), [y0]
+    obs_all, rows_all = list(observations), rows
+    flipped = np.zeros(len(rows), bool)
     if cfg.mirror:
         index = get_light_point_set(fs.meta["light_points"]).mirror_index
         obs_all += [mirrored(o, index) for o in observations]
-        y_all.append(nt.mirror_targets(y0))
-    y_base = np.concatenate(y_all)
+        rows_all, flipped = np.concatenate([rows, rows]), np.r_[flipped, np.ones(len(rows), bool)]
+
+    def targets(tints: np.ndarray | None) -> np.ndarray:
+        y = all_targets(fs, rows_all) if tints is None else tinted_targets(fs, rows_all, tints)
+        y[flipped] = nt.mirror_targets(y[flipped])
+        return y
+
     x = [np.stack([model_inputs(o, cfg.blocks, cfg.colour, cfg.v5) for o in obs_all])]
-    y = [y_base]
+    y = [targets(None)]
     if cfg.gamma_augment:
         lo, hi = np.log(cfg.gamma_augment)
         for _ in range(cfg.augment_copies):
             g = np.exp(rng.uniform(lo, hi, len(obs_all)))
-            x.append(np.stack([model_inputs(_tone(o, gi, cfg.albedo_augment, rng), cfg.blocks, cfg.colour, cfg.v5)
-                               for o, gi in zip(obs_all, g, strict=True)]))
-            y.append(y_base)
+            n = len(obs_all)
+            tints = random_tints(rng, n, cfg.tint_augment) if cfg.tint_augment else np.ones((n, 3))
+            x.append(np.stack([
+                model_inputs(_tone(o, gi, cfg.albedo_augment, ti, rng), cfg.blocks, cfg.colour, cfg.v5)
+                for o, gi, ti in zip(obs_all, g, tints, strict=True)
+            ]))
+            y.append(targets(tints if cfg.tint_augment else None))
     return np.concatenate(x), np.concatenate(y).astype(np.float32)
 
 
@@ -313,7 +351,7 @@ class NaturalRun:
     @property
     def config(self) -> NaturalConfig:
         c = dict(self.run["config"])
-        for key in ("features", "blocks", "gamma_augment"):
+        for key in ("features", "blocks", "gamma_augment", "tint_augment"):
             if c.get(key) is not None:
                 c[key] = tuple(c[key])
         return NaturalConfig(**c)
