@@ -430,9 +430,25 @@ def train(cfg: NaturalConfig, out: Path) -> dict[str, Any]:
     truth = NaturalTruth(a["dominant_dir_camera"][val_rows], a["ambient_share"][val_rows, 0],
                          a["sh_rgb"][val_rows].reshape(-1, 9, 3), a["dominant_xy"][val_rows],
                          a["dominant_cct_k"][val_rows, 0])
-    run["val"] = natural_scores(loaded.predict_guess([fs.observation(i) for i in val_rows]), truth)
+    val_obs = [fs.observation(i) for i in val_rows]
+    run["val"] = natural_scores(loaded.predict_guess(val_obs), truth)
+    run["val_product_v5"] = natural_scores(product_v5_guess(val_obs), truth)  # the same rows, for comparison
     (out / "run.json").write_text(json.dumps(run, indent=1))
     return run
+
+
+def product_v5_guess(observations: list[LightPointObservation]) -> Any:
+    """product-v5's answer (:class:`ProductV5Block`) as a :class:`training.natural_eval.Guess`: its direction
+    and ambient, ``sh`` synthesised from them as the runtime does, no colour."""
+    from training.natural_eval import Guess
+
+    block = ProductV5Block()
+    v = np.stack([block(o) for o in observations])
+    rot = np.stack([np.eye(3) if o.head_rotation is None else o.head_rotation for o in observations])
+    d = np.einsum("nij,nj->ni", rot, v[:, :3])
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    sh = np.stack([sh_from_shares(di, 1.0, float(np.clip(ai, 0.0, 0.99))) for di, ai in zip(d, v[:, 3], strict=True)])
+    return Guess(d, v[:, 3].copy(), sh, None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -444,5 +460,6 @@ def main(argv: list[str] | None = None) -> int:
     cfg = NaturalConfig.load(args.config)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     run = train(cfg, args.out or REPO / "runs" / cfg.name)
-    print(json.dumps({k: run[k] for k in ("split_rows", "parameters", "epochs_run", "val")}, indent=1))
+    keys = ("split_rows", "parameters", "epochs_run", "val", "val_product_v5")
+    print(json.dumps({k: run[k] for k in keys}, indent=1))
     return 0
