@@ -113,7 +113,7 @@ def natural_main(args: argparse.Namespace) -> int:
     """The natural-light table, then Yale B dev and (``--posed``) posed Yale B, for every estimator."""
     from training import natural_eval as ne
     from training.natural_model import NaturalRun
-    from training.natural_split import natural_parts
+    from training.natural_split import SPLIT, natural_parts
 
     manifest = Manifest(args.natural)
     rows = sorted(manifest.rows(), key=lambda r: int(r["index"]))
@@ -136,6 +136,11 @@ def natural_main(args: argparse.Namespace) -> int:
         title = f"natural held-out renders: {len(held_out)} of {len(rows)} in {args.natural}"
         text += [title, ne.format_natural(scores), ""]
         result["natural"]["scores"] = dict(scores)
+        kinds = ne.held_out_kinds(held_out, SPLIT.test_hdri)
+        by_kind = {name: {k: ne.natural_scores(*ne.subset(g, truth, m)) for k, m in kinds.items() if m.any()}
+                   for name, g in guesses.items()}
+        text += ["natural held-out renders by kind", ne.format_kinds(by_kind), ""]
+        result["natural"]["by_kind"] = by_kind
         sets = [("yaleb", "Yale B dev", yaleb.list_images(args.yaleb, args.subjects))]
         if args.posed:
             sets.append(("yaleb_posed", "posed Yale B", yaleb.list_posed_images(args.posed_root)))

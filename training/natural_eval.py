@@ -221,6 +221,35 @@ def run_all(
     return out
 
 
+def subset(guess: Guess, truth: NaturalTruth, mask: np.ndarray) -> tuple[Guess, NaturalTruth]:
+    """The rows of ``mask`` of a guess and its truth."""
+    g = Guess(guess.direction[mask], guess.ambient[mask], guess.sh[mask], None if guess.xy is None else guess.xy[mask])
+    t = NaturalTruth(truth.direction[mask], truth.ambient[mask], truth.sh[mask], truth.xy[mask], truth.cct_k[mask])
+    return g, t
+
+
+def held_out_kinds(rows: list[dict[str, Any]], test_hdri: str) -> dict[str, np.ndarray]:
+    """Masks of the held-out rows by why they are held out, and the Yale B-like lab-light renders among them."""
+    unseen = np.array([r["hdri"] == test_hdri for r in rows])
+    lab = np.array([bool(r.get("lab")) for r in rows])
+    return {f"unseen HDRI ({test_hdri})": unseen, "unseen rotation sector": ~unseen, "lab light (Yale B-like)": lab}
+
+
+def format_kinds(table: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """Direction median / SH error median / CCT error median per estimator (rows) and held-out kind (columns)."""
+    kinds = list(next(iter(table.values())))
+    head = f"{'dir. med deg / SH err med / CCT err med K':<34}" + "".join(f"{k:>34}" for k in kinds)
+    lines = [head, "-" * len(head)]
+    for name, per_kind in table.items():
+        cells = []
+        for k in kinds:
+            s = per_kind[k]
+            cells.append(f"{s['direction_deg_median']:.1f} / {100 * s['sh_irradiance_error_median']:.0f} % / "
+                         f"{s['cct_error_k_median']:.0f} (n={s['images']})")
+        lines.append(f"{name:<34}" + "".join(f"{c:>34}" for c in cells))
+    return "\n".join(lines)
+
+
 def format_natural(rows: list[tuple[str, dict[str, Any]]]) -> str:
     head = (f"{'estimator':<34}{'found':>11}{'direction med / p90 deg':>25}{'SH irr. err med / mean':>24}"
             f"{'CCT err med K':>15}{'uv err med':>12}{'ambient err med':>17}  colour")
