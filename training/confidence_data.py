@@ -100,6 +100,48 @@ def _run_head(estimator: Estimator, bgr: np.ndarray, landmarks: FaceLandmarks) -
     return estimator._head.run(crop.image, crop.points, crop.to_image, (bgr.shape[1], bgr.shape[0]), details=True)
 
 
+def make_cropped(src: Path, dst: Path, seed: int = 0) -> Path:
+    """Copies of a ``blender_gen`` dataset's images cut so that part of the face leaves the frame.
+
+    Each image loses a random side's strip that removes 10-45 % of the head's box (``head_bbox_px``). Cropping
+    moves no camera axis, so the camera-frame light labels hold unchanged. This is how the calibration sees
+    light-points outside the frame (the ``outside`` signal), which uncropped renders never show.
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    (dst / "images").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for line in (src / "manifest.jsonl").read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        image = cv2.imread(str(src / row["image"]), cv2.IMREAD_COLOR)
+        if image is None or "head_bbox_px" not in row:
+            continue
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = row["head_bbox_px"]
+        cut = rng.uniform(0.10, 0.45)
+        side = rng.integers(4)
+        if side == 0:
+            image = image[:, round(x0 + cut * (x1 - x0)):]
+        elif side == 1:
+            image = image[:, : round(x1 - cut * (x1 - x0))]
+        elif side == 2:
+            image = image[round(y0 + cut * (y1 - y0)):]
+        else:
+            image = image[: round(y1 - cut * (y1 - y0))]
+        if min(image.shape[:2]) < 64:  # the head's box reached past the frame: too little left to be a photo
+            continue
+        name = f"images/{Path(row['image']).stem}.png"
+        cv2.imwrite(str(dst / name), image)
+        lines.append(json.dumps({**row, "image": name, "cropped_from": row["image"], "crop_cut": round(cut, 3),
+                                 "crop_side": ["left", "right", "top", "bottom"][side], "size_px": [w, h]}))
+    (dst / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    return dst
+
+
 def collect(name: str, images: list[LabelledImage], estimator: Estimator) -> FaceRecords:
     """Run the estimator's light-head graph on every image and keep its raw outputs (see module doc)."""
     head = estimator._head  # the light-head graph; its raw outputs are what confidence is calibrated on
