@@ -23,9 +23,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import hashlib
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,7 @@ from training.confidence_data import (
     LabelledImage,
     collect,
     make_cropped,
+    manifest_rows,
     render_images,
     yaleb_images,
 )
@@ -160,9 +163,18 @@ def _cached(name: str, images_fn: Callable[[], list[LabelledImage]], est: Estima
     return records
 
 
-def _dataset_name(folder: Path) -> str:
-    digest = hashlib.sha256((folder / "manifest.jsonl").read_bytes()).hexdigest()[:8]
-    return f"{folder.name}-{digest}"
+def _folder_spec(text: str) -> tuple[Path, int | None]:
+    """``FOLDER`` or ``FOLDER:N`` (the images with index < N)."""
+    folder, sep, first = text.rpartition(":")
+    if sep and first.isdigit() and int(first) > 0:
+        return Path(folder), int(first)
+    return Path(text), None
+
+
+def _dataset_name(folder: Path, first: int | None = None) -> str:
+    """Folder name (+ ``-firstN``) and a digest of the manifest rows used: the cache key."""
+    rows = json.dumps(manifest_rows(folder, first), sort_keys=True).encode()
+    return f"{folder.name}{'' if first is None else f'-first{first}'}-{hashlib.sha256(rows).hexdigest()[:8]}"
 
 
 def _label(records: FaceRecords) -> str:
@@ -222,12 +234,13 @@ def plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, title: st
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training calibrate-confidence", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fit", type=Path, nargs="+", required=True,
-                        help="blender_gen dataset folders to fit on (manifest.jsonl with light_dir_camera)")
+    parser.add_argument("--fit", type=_folder_spec, nargs="+", required=True, metavar="FOLDER[:N]",
+                        help="blender_gen dataset folders to fit on (manifest.jsonl with light_dir_camera); "
+                             ":N takes the images with index < N only (a folder still rendering)")
     parser.add_argument("--cropped", action="store_true",
-                        help="also fit on a copy of each --fit folder with part of every face cut off (FOLDER-cropped, "
-                             "made once): the only data with light-points outside the frame")
-    parser.add_argument("--check", type=Path, nargs="*", default=[],
+                        help="also fit on a copy of each --fit set with part of every face cut off (made once, "
+                             "beside it as FOLDER[-firstN]-cropped): the only data with light-points outside the frame")
+    parser.add_argument("--check", type=_folder_spec, nargs="*", default=[], metavar="FOLDER[:N]",
                         help="blender_gen dataset folders to measure on without fitting")
     parser.add_argument("--posed", action="store_true", help="also measure on posed Yale B (9216 faces; slow)")
     parser.add_argument("--cache", type=Path, default=REPO / "data" / "confidence-cache", help="per-face npz cache")
@@ -236,22 +249,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="calibration file (default: the shipped one)")
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT)
     args = parser.parse_args(argv)
-    for folder in [*args.fit, *args.check]:
+    for folder, _ in [*args.fit, *args.check]:
         if not (folder / "manifest.jsonl").is_file():
             parser.error(f"{folder} has no manifest.jsonl (a blender_gen dataset folder is needed)")
 
     if args.cropped:
-        made = [f.parent / f"{f.name}-cropped" for f in args.fit]
-        for src, dst in zip(args.fit, made, strict=True):
+        made = []
+        for folder, first in args.fit:
+            dst = folder.parent / f"{folder.name}{'' if first is None else f'-first{first}'}-cropped"
             if not (dst / "manifest.jsonl").is_file():
-                make_cropped(src, dst)
+                make_cropped(folder, dst, first)
+            made.append((dst, None))
         args.fit = [*args.fit, *made]
     with Estimator() as est:
         if est._head is None:
             parser.error("the default estimator has no light-head model to calibrate")
         sha = est._head.card.sha256
-        fit_sets = [_cached(_dataset_name(f), lambda f=f: render_images(f), est, args.cache) for f in args.fit]
-        checks = [_cached(_dataset_name(f), lambda f=f: render_images(f), est, args.cache) for f in args.check]
+        fit_sets = [_cached(_dataset_name(*spec), partial(render_images, *spec), est, args.cache) for spec in args.fit]
+        checks = [_cached(_dataset_name(*spec), partial(render_images, *spec), est, args.cache) for spec in args.check]
         dev = _cached("yaleb-dev", yaleb_images, est, args.cache)
         posed = _cached("yaleb-posed", lambda: yaleb_images(posed=True), est, args.cache) if args.posed else None
     fit_sets = [r.subset(r.found) for r in fit_sets]

@@ -79,18 +79,30 @@ def yaleb_images(posed: bool = False) -> list[LabelledImage]:
     return [LabelledImage(i.path, i.subject, i.direction) for i in images]
 
 
-def render_images(root: Path, label: str = "light_dir_camera") -> list[LabelledImage]:
-    """A ``blender_gen`` dataset folder's finished images (``manifest.jsonl``; a line still being written is
-    skipped), grouped by image (each render draws a new head)."""
-    out = []
+def manifest_rows(root: Path, first: int | None = None) -> list[dict]:
+    """A ``blender_gen`` dataset folder's finished images (``manifest.jsonl`` rows, by index; a line still being
+    written is skipped). ``first``: only indices below it, all of which must be there (a folder still rendering,
+    such as ``data/natural``, then gives the same images every time)."""
+    rows = []
     for line in (root / "manifest.jsonl").read_text().splitlines():
         try:
-            row = json.loads(line)
+            rows.append(json.loads(line))
         except json.JSONDecodeError:
             continue
-        group = f"{root.name}-{row.get('identity', row['index'])}"
-        out.append(LabelledImage(root / row["image"], group, np.asarray(row[label], dtype=np.float64)))
-    return out
+    rows.sort(key=lambda r: r["index"])
+    if first is not None:
+        rows = [r for r in rows if r["index"] < first]
+        if len(rows) < first:
+            raise ValueError(f"{root}: only {len(rows)} of the first {first} images are rendered yet")
+    return rows
+
+
+def render_images(root: Path, first: int | None = None, label: str = "light_dir_camera") -> list[LabelledImage]:
+    """:func:`manifest_rows` as labelled images, grouped by image (each render draws a new head)."""
+    return [
+        LabelledImage(root / row["image"], f"{root.name}-{row['index']}", np.asarray(row[label], dtype=np.float64))
+        for row in manifest_rows(root, first)
+    ]
 
 
 def _run_head(estimator: Estimator, bgr: np.ndarray, landmarks: FaceLandmarks) -> LightHeadOutput:
@@ -100,7 +112,7 @@ def _run_head(estimator: Estimator, bgr: np.ndarray, landmarks: FaceLandmarks) -
     return estimator._head.run(crop.image, crop.points, crop.to_image, (bgr.shape[1], bgr.shape[0]), details=True)
 
 
-def make_cropped(src: Path, dst: Path, seed: int = 0) -> Path:
+def make_cropped(src: Path, dst: Path, first: int | None = None, seed: int = 0) -> Path:
     """Copies of a ``blender_gen`` dataset's images cut so that part of the face leaves the frame.
 
     Each image loses a random side's strip that removes 10-45 % of the head's box (``head_bbox_px``). Cropping
@@ -112,11 +124,7 @@ def make_cropped(src: Path, dst: Path, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     (dst / "images").mkdir(parents=True, exist_ok=True)
     lines = []
-    for line in (src / "manifest.jsonl").read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for row in manifest_rows(src, first):
         image = cv2.imread(str(src / row["image"]), cv2.IMREAD_COLOR)
         if image is None or "head_bbox_px" not in row:
             continue
