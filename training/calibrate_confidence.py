@@ -331,8 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or default_confidence_path()
         model = ConfidenceModel(**{**model.__dict__, "provenance": {**provenance, "scores": results}})
         model.save(out)
-        title = (f"lightest confidence = P(direction error < {THRESHOLD_DEG:g} deg), default light head "
-                 f"({sha[:12]}); fitted on {', '.join(_label(r) for r in fit_sets)}; everything else held out")
+        title = (f"lightest confidence = P(direction error < {THRESHOLD_DEG:g} deg), default light head ({sha[:12]})\n"
+                 f"fitted on {', '.join(_label(r) for r in fit_sets)}; everything else held out")
         plot(curves, args.plot, title)
         print(f"wrote {out} and {args.plot}")
     return 0
