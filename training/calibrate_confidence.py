@@ -53,6 +53,8 @@ RIDGE = 1.0
 #: weights of the wrong sign (collinear with norm_gap); the mesh and detector scores were flat on Yale B
 #: (Spearman with error +0.18, +0.03).
 FIT_SIGNALS = ("contrast", "ambient", "norm_gap")
+#: Error bands (deg) for the median confidence in each, before and after.
+ERROR_BANDS = ((0, 10), (10, 20), (20, 45), (45, 181))
 DEFAULT_PLOT = REPO / "docs" / "confidence_calibration.png"
 
 
@@ -296,6 +298,15 @@ def main(argv: list[str] | None = None) -> int:
             entry["before"] = prior.__dict__
             print(f"  before: {prior.line()}")
         print(f"  after:  {after.line()}")
+        by_error = {}
+        for lo, hi in ERROR_BANDS:
+            band = (found.error_deg >= lo) & (found.error_deg < hi)
+            if band.any():
+                by_error[f"{lo}-{hi}"] = {"faces": int(band.sum()), "after": float(np.median(conf[band])),
+                                          "before": float(np.median(found.confidence_before[band]))}
+        print("  median confidence by error band (before -> after): " + ", ".join(
+            f"{k} deg ({v['faces']}): {v['before']:.2f} -> {v['after']:.2f}" for k, v in by_error.items()))
+        entry["median_confidence_by_error_deg"] = by_error
         results[label] = entry
 
     for r in fit_sets:
