@@ -13,7 +13,6 @@ from lightest.confidence import SIGNALS, ConfidenceModel, default_confidence_pat
 from lightest.estimator import default_model_path
 from lightest.image_io import load_image
 from lightest.model_card import card_path_for
-
 from tests.conftest import YALEB
 
 
