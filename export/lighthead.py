@@ -185,6 +185,7 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
             "valid": valid,
             "features": features,
             "head_rotation": rotation,
+            "contrast": sd,  # spread of log linear gray over the valid light-points (for confidence)
         }
         for i, name in enumerate(extras, start=3):
             result[name] = tf.clip_by_value(merged[i], 0.0, 1.0) if name == "ambient" else merged[i]

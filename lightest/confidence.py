@@ -5,8 +5,9 @@
 with confidence 0.8, about 80 % should be within 15 deg of the truth. It is predicted from signals of the
 estimate itself (:func:`signals`; the shipped file uses the first three):
 
-* ``contrast``: spread (standard deviation) of log linear luma over the light-points inside the frame: a flat,
-  frontal or mostly ambient light leaves little shading to read the direction from;
+* ``contrast``: the light-head graph's ``contrast`` output, the spread (standard deviation) of log linear gray
+  over the light-points inside the frame: a flat, frontal or mostly ambient light leaves little shading to read
+  the direction from;
 * ``ambient``: the graph's ambient share;
 * ``norm_gap``: ``|1 - direction_norm|``: the raw regressor output leaves unit length off its training data;
 * ``mirror_gap`` (``1 - mirror_cos``: the face and its mirror image disagree), ``outside``
@@ -49,38 +50,8 @@ CONFIDENCE_KIND = "light_confidence"
 SCHEMA_VERSION = 1
 #: Every signal :func:`signals` computes, in order (a model file uses a subset, by name).
 SIGNALS = ("contrast", "ambient", "norm_gap", "mirror_gap", "outside", "light_x2", "light_y", "light_z")
-#: Added to linear luma before the log (as ``gray_logz``: about 1/255 in sRGB, the sensor noise floor).
-_LOG_FLOOR = 1e-3
-_LUMA_BGR32 = np.array([0.114, 0.587, 0.299], dtype=np.float32)  # BT.601, as lightest.sampling.LUMA_RGB
-
-
-def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    c = c * (1.0 / 255.0)
-    return np.where(c <= 0.04045, c * (1.0 / 12.92), ((c + 0.055) * (1.0 / 1.055)) ** 2.4)
-
-
-#: 3x3 neighbourhood of each light-point, as (du, dv).
-_OFFSETS = np.array([(du, dv) for dv in (-1, 0, 1) for du in (-1, 0, 1)])
-
-
-def _contrast(bgr: np.ndarray, points: np.ndarray) -> float:
-    """Std of log linear luma at ``points`` (image pixels, 3x3 mean around each) inside the frame; 0 if < 2."""
-    h, w = bgr.shape[:2]
-    uv = np.rint(np.asarray(points, dtype=np.float64)).astype(np.intp)
-    inside = (uv[:, 0] >= 1) & (uv[:, 0] < w - 1) & (uv[:, 1] >= 1) & (uv[:, 1] < h - 1)
-    if int(inside.sum()) < 2:
-        return 0.0
-    flat = (uv[inside, 1:2] + _OFFSETS[:, 1]) * w + (uv[inside, 0:1] + _OFFSETS[:, 0])  # (n, 9) pixel indices
-    # luma is linear in B, G, R: the luma of the 3x3 mean is the mean of the pixels' lumas (np.take: fast gather)
-    luma = (np.take(bgr.reshape(-1, 3), flat.ravel(), axis=0).astype(np.float32) @ _LUMA_BGR32).reshape(-1, 9)
-    luma = luma.sum(axis=1, dtype=np.float64) / 9.0
-    log = np.log(_srgb_to_linear(luma) + _LOG_FLOOR)
-    return float(log.std())
-
-
 def signals(
-    bgr: np.ndarray,
-    light_points: np.ndarray,
+    contrast: float,
     direction: np.ndarray,
     direction_norm: float,
     valid_fraction: float,
@@ -89,12 +60,12 @@ def signals(
 ) -> dict[str, float]:
     """The signals confidence is predicted from (:data:`SIGNALS`), for one light-head answer.
 
-    ``bgr`` is the frame, ``light_points`` the graph's ``(K, 2)`` light-points in its pixels; the rest are the
-    graph's outputs. A missing ``ambient`` / ``mirror_cos`` reads as NaN (a model that uses it then refuses).
+    All are the light-head graph's outputs (:class:`lightest.lighthead.LightHeadOutput`), so a phone computes
+    them as Python does. A missing ``ambient`` / ``mirror_cos`` reads as NaN (a model that uses it then refuses).
     """
     d = np.asarray(direction, dtype=np.float64)
     return {
-        "contrast": _contrast(bgr, light_points),
+        "contrast": float(contrast),
         "ambient": float("nan") if ambient is None else float(ambient),
         "norm_gap": abs(1.0 - float(direction_norm)),
         "mirror_gap": float("nan") if mirror_cos is None else 1.0 - float(mirror_cos),

@@ -393,7 +393,7 @@ class Estimator:
         calibrated = None
         if self._confidence is not None and np.isfinite(out.direction).all():
             calibrated = self._confidence(confidence.signals(
-                bgr, out.light_points, out.direction, out.direction_norm, out.valid_fraction,
+                out.contrast, out.direction, out.direction_norm, out.valid_fraction,
                 out.extras.get("ambient"), out.mirror_cos,
             ))
         return self._light_estimate(

@@ -16,8 +16,10 @@ Outputs: ``direction`` (3, unit, camera frame of :mod:`lightest.frames`), ``dire
 raw averaged direction, ~1 in distribution), one scalar per extra output (``ambient``, ``distance_m``, ...),
 ``valid_fraction``, ``light_points`` (K, 2, image pixels), ``rgb`` (K, 3) and ``gray`` (K,) disc means
 (0-255), ``valid`` (K,), ``features`` (K,: the regressor's input before standardisation) and
-``head_rotation`` (3, 3); with mirror averaging also ``mirror_cos``, the cosine between the directions the
-face and its mirror image give on their own (near 1 when they agree: a signal for confidence). The graph is
+``head_rotation`` (3, 3), ``contrast`` (the standard deviation of log linear gray over the valid light-points,
+before ``gray_logz`` divides by it: how much shading the face shows, a signal for confidence); with mirror
+averaging also ``mirror_cos``, the cosine between the directions the face and its mirror image give on their
+own (near 1 when they agree). The graph is
 built by ``python -m export lighthead``; its card (``*.card.json``, ``"kind": "light_head"``) records all of
 this plus the file's sha256.
 """
@@ -143,6 +145,7 @@ class LightHeadOutput:
     extras: dict[str, float]
     valid_fraction: float
     light_points: np.ndarray  # (K, 2) image pixels
+    contrast: float  # std of log linear gray over the valid light-points
     mirror_cos: float | None = None  # face vs mirror-image direction agreement (graphs with mirror averaging)
     rgb: np.ndarray | None = None  # (K, 3) disc means, 0-255
     gray: np.ndarray | None = None  # (K,) disc means, 0-255 (BT.601 luma)
@@ -169,7 +172,7 @@ class LightHead:
         self._inputs = {name: in_details[name]["index"] for name in INPUTS}
         self._outputs = {name: d["index"] for name, d in out_details.items()}
         expected = {"direction", "direction_norm", "valid_fraction", "light_points", "rgb", "gray", "valid",
-                    "features", "head_rotation", *card.extras}
+                    "features", "head_rotation", "contrast", *card.extras}
         if card.mirror_average:
             expected.add("mirror_cos")
         if set(self._outputs) != expected:
@@ -206,6 +209,7 @@ class LightHead:
             extras={name: float(get(out[name])) for name in self.card.extras},
             valid_fraction=float(get(out["valid_fraction"])),
             light_points=get(out["light_points"]),
+            contrast=float(get(out["contrast"])),
             mirror_cos=float(get(out["mirror_cos"])) if "mirror_cos" in out else None,
             **more,
         )

@@ -12,11 +12,12 @@ import pytest
 
 from lightest import Estimator, frames
 from lightest.estimator import default_model_path
-from lightest.features import feature_vector
+from lightest.features import LOG_FLOOR, feature_vector
 from lightest.headpose import head_rotation
 from lightest.lighthead import CROP_DISC_RADIUS, CROP_SIZE, LightHead, LightHeadCard
 from lightest.litert import ModelIntegrityError
 from lightest.model_card import card_path_for
+from lightest.physics import srgb_to_linear
 
 MODELS = Path(str(resources.files("lightest.models")))
 
@@ -60,6 +61,8 @@ def test_graph_features_equal_the_numpy_observation(head_path, card, face, examp
     np.testing.assert_allclose(out.light_points, obs.points[:, :2], atol=1e-3)
     np.testing.assert_allclose(out.head_rotation, head_rotation(landmarks), atol=1e-5)
     assert out.valid_fraction == pytest.approx(obs.samples.valid.mean())
+    log = np.log(srgb_to_linear(obs.samples.gray[obs.samples.valid]) + LOG_FLOOR)  # gray_logz's spread
+    assert out.contrast == pytest.approx(float(log.std()), abs=1e-4)
 
 
 def test_graph_equals_the_regressor_run_in_numpy(card, example_image):

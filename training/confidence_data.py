@@ -181,7 +181,7 @@ def collect(name: str, images: list[LabelledImage], estimator: Estimator) -> Fac
             rows["valid"].append(out.valid)
             rows["features"].append(out.features.astype(np.float32))
             rows["head_rotation"].append(out.head_rotation)
-            sig = confidence.signals(bgr, out.light_points, out.direction, out.direction_norm, out.valid_fraction,
+            sig = confidence.signals(out.contrast, out.direction, out.direction_norm, out.valid_fraction,
                                      out.extras.get("ambient"), out.mirror_cos)
             rows["signals"].append([sig[name] for name in confidence.SIGNALS])
             k = len(out.gray)
