@@ -12,13 +12,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from lightest.image_io import to_bgr
+from lightest.image_io import jpeg_size, to_bgr
 
 __all__ = ["MAX_PIXELS", "UploadError", "decode_image", "sniff_image"]
 
 #: Largest image accepted, in pixels (a 48 MP phone photo fits).
 MAX_PIXELS = 50_000_000
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
 class UploadError(ValueError):
@@ -73,25 +72,8 @@ def _png(data: bytes) -> ImageHeader | None:
 
 
 def _jpeg(data: bytes) -> ImageHeader | None:
-    if not data.startswith(b"\xff\xd8"):
-        return None
-    i = 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
-            i += 2
-            continue
-        (length,) = struct.unpack(">H", data[i + 2 : i + 4])
-        if marker in _JPEG_SOF:
-            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-            return ImageHeader("JPEG", width, height)
-        i += 2 + length
-    return None
+    size = jpeg_size(data)  # the runtime's own marker walk (lightest.image_io)
+    return None if size is None else ImageHeader("JPEG", *size)
 
 
 def _webp(data: bytes) -> ImageHeader | None:
