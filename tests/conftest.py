@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -28,3 +29,15 @@ def physics_estimator():
 
     with Estimator(method="physics") as est:
         yield est
+
+
+def need_bpy_and_assets() -> None:
+    """Skip (with the reason) unless bpy imports and ../shared/assets/heads is there: what rendering needs."""
+    from blender_gen.paths import DEFAULT_SHARED, SharedAssetsMissingError, resolve_assets
+
+    if importlib.util.find_spec("bpy") is None:
+        pytest.skip("bpy is not importable (install the 'blender' extra)")
+    try:
+        resolve_assets(None)
+    except SharedAssetsMissingError as e:
+        pytest.skip(f"../shared/assets/heads not found: {DEFAULT_SHARED} ({str(e).splitlines()[0]})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -13,8 +12,9 @@ import pytest
 
 from blender_gen import coords, presets
 from blender_gen.manifest import Manifest
-from blender_gen.paths import DEFAULT_SHARED, SharedAssetsMissingError, resolve_assets
+from blender_gen.paths import SharedAssetsMissingError, resolve_assets
 from lightest import frames
+from tests.conftest import need_bpy_and_assets
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -78,15 +78,6 @@ def test_missing_shared_gives_a_clear_error(tmp_path):
         resolve_assets(tmp_path / "nowhere")
 
 
-def _need_bpy_and_assets() -> None:
-    if importlib.util.find_spec("bpy") is None:
-        pytest.skip("bpy is not importable (install the 'blender' extra)")
-    try:
-        resolve_assets(None)
-    except SharedAssetsMissingError as e:
-        pytest.skip(f"../shared/assets/heads not found: {DEFAULT_SHARED} ({str(e).splitlines()[0]})")
-
-
 def _render(out: Path, *extra: str) -> dict:
     cmd = [
         sys.executable,
@@ -120,7 +111,7 @@ def _rows(out: Path) -> list[dict]:
 
 @pytest.mark.slow
 def test_smoke_dataset_through_the_cli(tmp_path):
-    _need_bpy_and_assets()
+    need_bpy_and_assets()
     a, b = tmp_path / "a", tmp_path / "b"
     stats = _render(a)
     assert stats["rendered"] == 4

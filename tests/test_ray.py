@@ -3,7 +3,6 @@ folders estimated by Ray Data actors (``lightest batch --ray``), each equal to t
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 
 from lightest.cli import main as lightest_main
 from mobile_bench.batch import make_images, read_rows
-from tests.conftest import REPO
+from tests.conftest import REPO, need_bpy_and_assets
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'lightest[cluster]')")
 pytest.importorskip("ray.data", reason="Ray Data is not installed (pip install 'lightest[cluster]')")
@@ -49,20 +48,11 @@ def test_batch_on_ray_resumes_and_equals_local(local_ray, tmp_path: Path):
     assert _by_image(ray_rows) == _by_image(rows)
 
 
-def _need_bpy_and_assets() -> None:
-    from blender_gen.paths import DEFAULT_SHARED, SharedAssetsMissingError, resolve_assets
-
-    if importlib.util.find_spec("bpy") is None:
-        pytest.skip("bpy is not importable (install the 'blender' extra)")
-    try:
-        resolve_assets(None)
-    except SharedAssetsMissingError as e:
-        pytest.skip(f"../shared/assets/heads not found: {DEFAULT_SHARED} ({str(e).splitlines()[0]})")
 
 
 @pytest.mark.slow
 def test_render_on_ray_then_estimate_on_ray(local_ray, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    _need_bpy_and_assets()
+    need_bpy_and_assets()
     from blender_gen.cli import main as blender_main
 
     on_ray, local = tmp_path / "ray", tmp_path / "local"
