@@ -108,7 +108,7 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
     order = [card.outputs.index(n) for n in (*DIRECTION_OUTPUTS[kind], *extras)]
     n = len(card.outputs)
     if card.mirror_average:
-        # two more columns blocks: the face's and the mirror's own direction (un-mirrored), for mirror_cos
+        # two more column blocks: the face's and the mirror's own direction (un-mirrored), for mirror_cos
         face_dir, mirror_dir = np.zeros((2 * n, 3), np.float32), np.zeros((2 * n, 3), np.float32)
         face_dir[:n], mirror_dir[n:] = merge[:n, order[:3]], merge[n:, order[:3]]
         merge = np.concatenate([merge[:, order], face_dir, mirror_dir], axis=1)

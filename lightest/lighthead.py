@@ -19,9 +19,8 @@ raw averaged direction, ~1 in distribution), one scalar per extra output (``ambi
 ``head_rotation`` (3, 3), ``contrast`` (the standard deviation of log linear gray over the valid light-points,
 before ``gray_logz`` divides by it: how much shading the face shows, a signal for confidence); with mirror
 averaging also ``mirror_cos``, the cosine between the directions the face and its mirror image give on their
-own (near 1 when they agree). The graph is
-built by ``python -m export lighthead``; its card (``*.card.json``, ``"kind": "light_head"``) records all of
-this plus the file's sha256.
+own (near 1 when they agree). The graph is built by ``python -m export lighthead``; its card
+(``*.card.json``, ``"kind": "light_head"``) records all of this plus the file's sha256.
 """
 
 from __future__ import annotations
@@ -189,7 +188,7 @@ class LightHead:
         """The light of one face. ``crop`` is the uint8 RGB crop, ``landmarks`` the mesh in its pixels.
 
         ``details=False`` reads back only what a :class:`lightest.LightEstimate` needs (each output read is a
-        copy and a Python call: the per-point diagnostics would add about a third to this call's cost).
+        copy and a Python call, so the per-point diagnostics are left in the graph unless asked for).
         """
         interp, idx = self._interp, self._inputs
         interp.set_tensor(idx["crop"], np.ascontiguousarray(crop, dtype=np.uint8))
