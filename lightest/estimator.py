@@ -29,7 +29,7 @@ from lightest.lightpoints import LightPointSet
 from lightest.mirror import MirroredFeatures, merge_mirrored
 from lightest.model_card import DIRECTION_OUTPUTS, ModelCard, card_path_for
 from lightest.observer import LightPointObserver
-from lightest.photo_file import estimate_file
+from lightest.photo_file import estimate_file, estimate_image
 from lightest.physics import fit_lambertian, srgb_to_linear
 from lightest.result import LightEstimate
 from lightest.sh import sh_from_light, sh_from_shares
@@ -239,7 +239,17 @@ class Estimator:
 
     # -- public API -----------------------------------------------------------------------------------
     def estimate(self, image: np.ndarray) -> LightEstimate | None:
-        """Light estimate of the largest face in one image (uint8 gray, BGR or BGRA), or None: no face."""
+        """Light estimate of the largest face in one image (uint8 gray, BGR or BGRA), or None: no face.
+
+        In image mode a big image (longer side over :data:`lightest.photo_file.BIG_SIDE`) in which the whole
+        frame shows no face is searched in four overlapping windows (:func:`lightest.photo_file.estimate_image`):
+        the detectors see the frame shrunk to 128 or 192 px, where a 300 px face in 8000x6000 is 7 px."""
+        if self.options.running_mode == "image":
+            return estimate_image(self._estimate_frame, image)
+        return self._estimate_frame(image)
+
+    def _estimate_frame(self, image: np.ndarray) -> LightEstimate | None:
+        """One pass of the pipeline on the whole frame."""
         return self._run(image)[0]
 
     def estimate_for_video(self, frame: np.ndarray, timestamp_ms: int) -> LightEstimate | None:
@@ -282,7 +292,7 @@ class Estimator:
         frame, four windows are searched. Landmarks, light-points and the face box come back in full-resolution
         pixels. In video mode the file is decoded at full size and estimated as the stream's next frame.
         """
-        return estimate_file(self.estimate, path, adaptive=self.options.running_mode == "image")
+        return estimate_file(self._estimate_frame, path, adaptive=self.options.running_mode == "image")
 
     def estimate_timed(self, image: np.ndarray) -> tuple[LightEstimate | None, StageTimes]:
         """:meth:`estimate` plus the time each stage took."""

@@ -25,7 +25,7 @@ import numpy as np
 from lightest.image_io import DecodedImage, read_image
 from lightest.result import LightEstimate
 
-__all__ = ["BIG_SIDE", "SEARCH_WINDOWS", "WINDOW_FACES", "estimate_file", "shifted"]
+__all__ = ["BIG_SIDE", "SEARCH_WINDOWS", "WINDOW_FACES", "estimate_file", "estimate_image", "shifted"]
 
 #: Photos whose longer side exceeds this (full-resolution pixels) get the window search when the whole frame
 #: shows no face.
@@ -90,6 +90,23 @@ def _around(estimate: Estimate, image: np.ndarray, box: tuple[float, float, floa
     x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
     x1, y1 = min(w, int(np.ceil(cx + half))), min(h, int(np.ceil(cy + half)))
     return _in_window(estimate, image, x0, y0, x1, y1)
+
+
+def estimate_image(estimate: Estimate, image: np.ndarray) -> LightEstimate | None:
+    """The light of the largest face in a decoded image of any size (steps 2 and 3 without a decode).
+
+    ``estimate`` on the whole image; if it finds no face and the image is big (longer side over
+    :data:`BIG_SIDE`), the :data:`SEARCH_WINDOWS`, then the square window around what they found, at the
+    image's own resolution. A face found in the whole image is returned as found: its crop is already made
+    from full-resolution pixels."""
+    result = estimate(image)
+    if result is not None or max(image.shape[:2]) <= BIG_SIDE:
+        return result
+    found = _search(estimate, image)
+    if found is None:
+        return None
+    again = _around(estimate, image, found.face_box)
+    return found if again is None else again
 
 
 def estimate_file(estimate: Estimate, path: str | os.PathLike[str], adaptive: bool = True) -> LightEstimate | None:

@@ -11,7 +11,9 @@ Time: one process, one estimator, the cases interleaved run by run, median per c
 so the files sit in the page cache); "decode ms" is ``read_image`` alone (the decode ``estimate_path`` starts
 with), and the 1/8 decode of the big JPEG shows the floor any reduced decode has: libjpeg still entropy-decodes
 the whole file. Peak memory: the high-water resident set (``VmHWM``) of a fresh subprocess that makes an
-estimator and estimates one file, next to that of one that only makes the estimator.
+estimator and estimates one file, next to that of one that only makes the estimator. The same scenes already
+in memory (a decoded BGR array, as a camera or an app's own decoder hands it over) are timed too, through
+``Estimator.estimate``, interleaved with the files: what the estimator costs without the file's decode.
 """
 
 from __future__ import annotations
@@ -136,9 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         folder = args.out or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         cases: list[tuple[str, Scene, Path]] = []  # scenes kept without their pixels
+        arrays: dict[str, Scene] = {}  # and with them, for the in-memory timings
         for face in args.face:
             for size in (HD, BIG):
                 scene = make_scene(size, face, seed=face)
+                arrays[f"{size[0]}x{size[1]}_face{face}"] = scene
                 for ext in (".jpg", ".png"):
                     name = f"{size[0]}x{size[1]}_face{face}{ext}"
                     cases.append((name, Scene(None, face, scene.centre), write_scene(scene, folder / name)))
@@ -148,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         big_jpeg = next(path for name, _, path in cases if name.startswith(f"{BIG[0]}x") and path.suffix == ".jpg")
         big_bytes = np.fromfile(big_jpeg, np.uint8)
         found: dict[str, bool] = {}
+        in_memory: dict[str, list[float]] = {name: [] for name in arrays}
         with Estimator(num_threads=1) as est:
             for name, scene, path in cases:  # warm-up: page cache, graphs
                 found[name] = _found(None if (r := est.estimate_path(path)) is None else r.face_box, scene)
+            for name, scene in arrays.items():
+                found[name] = _found(None if (r := est.estimate(scene.image)) is None else r.face_box, scene)
             for _ in range(args.runs):
                 for name, _, path in cases:
                     t0 = time.perf_counter()
@@ -160,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
                     t2 = time.perf_counter()
                     times[name].append((t1 - t0) * 1e3)
                     decode[name].append((t2 - t1) * 1e3)
+                for name, scene in arrays.items():
+                    t0 = time.perf_counter()
+                    est.estimate(scene.image)
+                    in_memory[name].append((time.perf_counter() - t0) * 1e3)
                 t0 = time.perf_counter()
                 cv2.imdecode(big_bytes, cv2.IMREAD_REDUCED_COLOR_8)
                 floor.append((time.perf_counter() - t0) * 1e3)
@@ -179,4 +190,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<28}{row}")
         print(f"{big_jpeg.name} decoded at 1/8 (libjpeg must still entropy-decode the whole file): "
               f"{np.median(floor):.1f} ms")  # fmt: skip
+        print(f"\n{'in memory (BGR array), estimate':<34}{'found':>7}{'median ms':>11}{'vs HD':>7}")
+        for name, scene in arrays.items():
+            median = float(np.median(in_memory[name]))
+            ratio = median / float(np.median(in_memory[f"{HD[0]}x{HD[1]}_face{scene.face_px}"]))
+            print(f"{name:<34}{'yes' if found[name] else 'NO':>7}{median:>11.1f}{ratio:>7.2f}")
     return 0

@@ -99,6 +99,20 @@ def test_small_face_in_big_photo_gets_a_finer_decode(estimator, tmp_path):
     assert frames.angle_between_deg(np.array(result.direction), np.array(crop.direction)) < 3.0
 
 
+def test_small_face_in_a_big_array_is_found_by_the_window_search(estimator):
+    """The same search for an image already in memory: ``estimate`` in image mode finds a 200 px face in a
+    4000x3000 array that the whole-frame pass misses; video mode (one pass per frame, tracking) does not search."""
+    scene = make_scene(SIZE, 200, seed=2, at=(0.7, 0.3))
+    assert estimator._estimate_frame(scene.image) is None  # too small for the detectors on the whole frame
+    result = estimator.estimate(scene.image)
+    assert result is not None
+    x, y, w, h = result.face_box
+    assert x <= scene.centre[0] <= x + w and y <= scene.centre[1] <= y + h and 150 < max(w, h) < 260
+    assert np.abs(result.light_points.mean(axis=0) - scene.centre).max() < 0.3 * max(w, h)  # in the array's pixels
+    with Estimator(running_mode="video") as video:
+        assert video.estimate(scene.image) is None
+
+
 @pytest.mark.parametrize("orientation", [6, 8, 3])
 def test_exif_orientation_applied_in_full_and_reduced_decodes(tmp_path, orientation):
     rng = np.random.default_rng(orientation)
