@@ -1,6 +1,6 @@
 """Build the light-head graph: everything after landmarks as one ``.tflite`` of builtin ops.
 
-``python -m export lighthead lightest/models/product-v5-float32.tflite [--out DIR] [--install]``
+``python -m export lighthead lightest/models/product-v5-float32.tflite [--out DIR] [--install] [--float-weights]``
 
 Takes a float32 regressor and its card (light-points, feature blocks, standardisation, outputs, mirror
 averaging) and wraps it in TensorFlow ops that do what :class:`lightest.LightPointObserver` and the
@@ -39,12 +39,6 @@ REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "lightest" / "models"
 
 
-def _unit(v: Any) -> Any:
-    import tensorflow as tf
-
-    return v * tf.math.rsqrt(tf.reduce_sum(v * v))
-
-
 def fold_regressor(card: ModelCard, layers: list[Dense]) -> list[np.ndarray]:
     """The regressor's matrices with the card's standardisation, mirror averaging and output scale folded in.
 
@@ -75,10 +69,16 @@ def fold_regressor(card: ModelCard, layers: list[Dense]) -> list[np.ndarray]:
 def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
     """A ``tf.function`` (signature = :data:`lightest.lighthead.INPUTS`) computing the light head.
 
-    Written for few ops (in a pipeline each costs about a microsecond with cold caches): one gather for all
-    needed landmarks, one affine for all their frame positions, 1-D pixel indices and one gather for all
-    disc pixels, and the regressor with standardisation and the mirror averaging's merge and output scale
-    folded into its matrices (:func:`fold_regressor`).
+    Written so that LiteRT's XNNPACK delegate takes almost all of it: in a pipeline every op the delegate
+    does not take costs about a microsecond with cold caches, and each one splits the delegate's work into
+    another partition. Only the two gathers and the two casts around the pixel gather stay outside; ops
+    XNNPACK lacks are written with ones it has (``pow`` as ``exp(2.4 log)``, the sRGB branch and the
+    ``sd > 0`` test as min / max / clamp, no scalar-extracting slices or ``stack``). The mirror image's
+    features are a permutation of the face's, so the regressor's first layer reads both from one matrix
+    (the mirror's columns are the face's rows permuted); standardisation, mirror averaging and output scale
+    are folded into its matrices (:func:`fold_regressor`). Head axes are built in crop pixels: the crop's
+    similarity transform (times the image's y flip) is orthogonal after dividing out its scale, so it
+    commutes with Gram-Schmidt, and the camera-frame rotation is that transform times the crop-frame axes.
     """
     import tensorflow as tf
 
@@ -91,92 +91,100 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
     if not points.is_vertex_set or points.scheme != "mediapipe468":
         raise ValueError(f"light-point set {card.light_points!r} is not a set of mesh vertices")
     k = len(points)
+    f32 = np.float32
     # light-points, then the head-axis vertices: right eye, left eye, forehead, chin
     wanted = tf.constant([*points.a.tolist(), *AXIS_VERTICES.values()], dtype=tf.int32)
     dx, dy = disc_offsets(CROP_DISC_RADIUS)
-    # (P,) offsets in the row-major crop, as floats: index arithmetic runs in float (exact below 2**24) because
-    # LiteRT's int32 broadcast/clip kernels cost ~4 ns per element, the float ones (XNNPACK) almost nothing
-    flat_offsets = tf.constant((dx + CROP_SIZE * dy).astype(np.float32))
-    to_flat = tf.constant(np.repeat([[1.0], [float(CROP_SIZE)]], len(dx), axis=1).astype(np.float32))  # x + S y
+    # (P,) offsets in the row-major crop, as floats: index arithmetic runs in float (exact below 2**24)
+    flat_offsets = tf.constant((dx + CROP_SIZE * dy).astype(f32))
+    to_flat = tf.constant(np.repeat([[1.0], [float(CROP_SIZE)]], len(dx), axis=1).astype(f32))  # x + S y
+    last_pixel = float(CROP_SIZE * CROP_SIZE - 1)
+    to_homogeneous = (tf.constant([1.0, 1.0, 0.0]), tf.constant([0.0, 0.0, 1.0]))  # (u, v, d) -> (u, v, 1)
     *weights, merge = fold_regressor(card, layers)
+    if card.mirror_average:  # the mirror's features are features[mirror]: read them by permuting the rows
+        inverse = np.argsort(points.mirror_index)
+        weights[0] = np.concatenate([weights[0], weights[0][inverse]], axis=1)
+        weights[1] = np.concatenate([weights[1], weights[1]])
     kernels = [tf.constant(w) for w in weights[0::2]]
     biases = [tf.constant(b) for b in weights[1::2]]
     relu = [d.relu for d in layers]
-    mirror = tf.constant(points.mirror_index, dtype=tf.int32)
+    hidden = layers[0].kernel.shape[1]
     # merged outputs reordered: the direction triple first, then the extras
     extras = [n for n in card.outputs if n not in DIRECTION_OUTPUTS[kind]]
     order = [card.outputs.index(n) for n in (*DIRECTION_OUTPUTS[kind], *extras)]
-    n = len(card.outputs)
-    if card.mirror_average:
-        # two more column blocks: the face's and the mirror's own direction (un-mirrored), for mirror_cos
-        face_dir, mirror_dir = np.zeros((2 * n, 3), np.float32), np.zeros((2 * n, 3), np.float32)
-        face_dir[:n], mirror_dir[n:] = merge[:n, order[:3]], merge[n:, order[:3]]
-        merge = np.concatenate([merge[:, order], face_dir, mirror_dir], axis=1)
-    else:
-        merge = merge[:, order]
-    merge = tf.constant(merge)
-    luma = tf.constant(np.asarray(LUMA_RGB, dtype=np.float32)[:, None])
-    disc_mean = tf.constant(np.tile(np.eye(3, dtype=np.float32), (len(dx), 1)) / len(dx))  # (P*3, 3)
-    # (right eye, left eye, forehead, chin) -> (left - right, forehead - chin), v flipped to camera y
+    merge = tf.constant(merge[:, order])
+    disc_mean = tf.constant(np.tile(np.eye(3, dtype=f32), (len(dx), 1)) / len(dx))  # (P*3, 3)
+    luma = tf.constant(np.asarray(LUMA_RGB, dtype=f32)[:, None])
+    # sRGB decoding without a branch: c <= t is linear, above it a power law; the two meet at t (to 2e-9),
+    # so lin = min(c, t) / 12.92 + ((max(c, t) + 0.055) / 1.055) ** 2.4 - power(t), in 0-255 units here
+    t = 0.04045
+    power_at_t = ((t + 0.055) / 1.055) ** 2.4
+    # (right eye, left eye, forehead, chin) -> (left - right, forehead - chin)
     axis_rows = tf.constant([[-1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0]])
-    flip_y = tf.constant([1.0, -1.0, 1.0])
-    # cross product z = x[a] * y[b] - x[b] * y[a] with a = (1, 2, 0), b = (2, 0, 1), as permutation matrices
-    roll_a = tf.constant(np.eye(3, dtype=np.float32)[:, [1, 2, 0]])
-    roll_b = tf.constant(np.eye(3, dtype=np.float32)[:, [2, 0, 1]])
+    # cross product as one matrix on the flattened outer product x y^T, negated (see the rotation below)
+    cross = np.zeros((9, 3), f32)
+    for i, j, m in ((1, 2, 0), (2, 0, 1), (0, 1, 2)):
+        cross[3 * i + j, m], cross[3 * j + i, m] = -1.0, 1.0
+    cross = tf.constant(cross)
+    # crop -> camera rotation from the crop's linear part [[a, b], [c, d]] / scale: [[a, b, 0], [-c, -d, 0],
+    # [0, 0, 1]] (image v points down, camera y up)
+    to_rotation = np.zeros((4, 9), f32)
+    to_rotation[0, 0], to_rotation[1, 1], to_rotation[2, 3], to_rotation[3, 4] = 1.0, 1.0, -1.0, -1.0
+    to_rotation = tf.constant(to_rotation)
+    rotation_bias = tf.constant(np.eye(1, 9, 8, dtype=f32)[0])  # the 1 at [2, 2]
+    first_column = tf.constant([[1.0, 0.0, 1.0, 0.0]])
     spec = [tf.TensorSpec(shape, getattr(tf, dtype), name=name) for name, (shape, dtype) in INPUTS.items()]
 
     @tf.function(input_signature=spec)
     def light_head(crop: Any, landmarks: Any, crop_to_image: Any, image_size: Any) -> dict[str, Any]:
         pts = tf.gather(landmarks, wanted)  # (K + 4, 3) crop pixels
-        linear = crop_to_image[:, :2]
-        uv = tf.matmul(pts[:, :2], linear, transpose_b=True) + crop_to_image[:, 2]  # frame pixels
-        pixel_scale = tf.norm(linear[:, 0])  # a similarity: frame pixels per crop pixel
-        # disc means in the crop (clamped to it), validity from the rounded frame position
-        # 1-D pixel indices: cheap ops (a 3-D broadcast of (x, y) pairs costs several times more)
-        flat = tf.matmul(tf.round(pts[:k, :2]), to_flat) + flat_offsets  # (K, P): one FC with the offsets as bias
-        flat = tf.cast(tf.clip_by_value(flat, 0.0, CROP_SIZE * CROP_SIZE - 1.0), tf.int32)
-        pixels = tf.gather(tf.reshape(crop, [CROP_SIZE * CROP_SIZE, 3]), flat)  # (K, P, 3)
-        rgb = tf.matmul(tf.reshape(tf.cast(pixels, tf.float32), [k, -1]), disc_mean)  # (K, 3): a matrix product
-        gray = tf.squeeze(tf.matmul(rgb, luma), -1)
+        uv = tf.matmul(pts * to_homogeneous[0] + to_homogeneous[1], crop_to_image, transpose_b=True)  # frame px
+        # 1-D pixel indices of every disc pixel (one FC with the offsets as bias), clamped to the crop
+        flat = tf.matmul(tf.round(pts[:k, :2]), to_flat) + flat_offsets  # (K, P)
+        flat = tf.cast(tf.minimum(tf.maximum(flat, 0.0), last_pixel), tf.int32)
+        pixels = tf.gather(crop, flat)  # (K, P, 3)
+        rgb = tf.matmul(tf.reshape(tf.cast(pixels, tf.float32), [k, -1]), disc_mean)  # (K, 3) disc means
+        gray = tf.reshape(tf.matmul(rgb, luma), [k])
         light_uv = uv[:k]
         rounded = tf.round(light_uv)
-        margin = tf.minimum(rounded, image_size - 1.0 - rounded)  # whole pixels; >= 0 inside the frame
-        valid = tf.clip_by_value(tf.reduce_min(margin, axis=1) + 1.0, 0.0, 1.0)
+        margin = tf.minimum(rounded, (image_size - 1.0) - rounded)  # whole pixels; >= 0 inside the frame
+        valid = tf.minimum(tf.maximum(tf.reduce_min(margin, axis=1) + 1.0, 0.0), 1.0)
         # gray_logz over the valid points (lightest.features._gray_logz)
-        c = gray * (1.0 / 255.0)
-        lin = tf.where(c <= 0.04045, c * (1.0 / 12.92), tf.pow(c * (1.0 / 1.055) + 0.055 / 1.055, 2.4))
-        log = tf.math.log(lin + LOG_FLOOR)
+        low = tf.minimum(gray, 255.0 * t) * (1.0 / (255.0 * 12.92))
+        high = tf.exp(2.4 * tf.math.log(tf.maximum(gray, 255.0 * t) * (1.0 / (255.0 * 1.055)) + 0.055 / 1.055))
+        log = tf.math.log(low + high + (LOG_FLOOR - power_at_t))
         count = tf.reduce_sum(valid)
         inv_n = 1.0 / tf.maximum(count, 1.0)
         centred = (log - tf.reduce_sum(log * valid) * inv_n) * valid
         sd = tf.sqrt(tf.reduce_sum(centred * centred) * inv_n)
-        usable = tf.cast(sd > 1e-6, tf.float32)  # (one valid point: centred is zero already)
+        usable = tf.minimum(tf.maximum((sd - 1e-6) * 1e9, 0.0), 1.0)  # numpy: sd > 1e-6 (else features are 0)
         features = centred * (usable / tf.maximum(sd, 1e-6))
         # the regressor on the face and its mirror image (a batch of two), averaged
-        both = tf.stack([features, tf.gather(features, mirror)]) if card.mirror_average else features[None, :]
-        h = tf.matmul(both, kernels[0]) + biases[0]
+        h = tf.matmul(features[None, :], kernels[0]) + biases[0]
+        h = tf.reshape(h, [2, hidden]) if card.mirror_average else h
         h = tf.nn.relu(h) if relu[0] else h
         for kernel, bias, act in zip(kernels[1:], biases[1:], relu[1:], strict=True):
             h = tf.matmul(h, kernel) + bias
             h = tf.nn.relu(h) if act else h
-        merged = tf.matmul(tf.reshape(h, [1, -1]), merge)[0]  # direction triple, then extras
-        raw = merged[:3]
-        norm = tf.norm(raw)
-        direction = raw / norm
-        # head axes from the four axis vertices in frame pixels (lightest.headpose.head_rotation)
-        p = tf.concat([uv[k:], pts[k:, 2:3] * pixel_scale], axis=1) * flip_y
-        rows = tf.matmul(axis_rows, p)  # (2, 3): eye line, chin -> forehead
-        x_axis = _unit(rows[0])
-        up = rows[1]
-        y_axis = _unit(up - tf.reduce_sum(up * x_axis) * x_axis)
-        xy = tf.stack([x_axis, y_axis])
-        xa, xb = tf.matmul(xy, roll_a), tf.matmul(xy, roll_b)
-        z_axis = xa[0] * xb[1] - xb[0] * xa[1]
-        rotation = tf.stack([x_axis, y_axis, z_axis], axis=1)
+        merged = tf.matmul(tf.reshape(h, [1, -1]), merge)  # (1, M): direction triple, then extras
+        raw = merged[:, :3]
+        norm = tf.sqrt(tf.reduce_sum(raw * raw))
+        direction = raw / norm  # (1, 3)
+        # head axes in crop pixels (lightest.headpose.head_rotation), then rotated into the camera frame
+        rows = tf.matmul(axis_rows, pts[k:])  # (2, 3): eye line, chin -> forehead
+        x_axis = rows[:1] * tf.math.rsqrt(tf.reduce_sum(rows[:1] * rows[:1]))
+        up = rows[1:] - tf.reduce_sum(rows[1:] * x_axis) * x_axis
+        y_axis = up * tf.math.rsqrt(tf.reduce_sum(up * up))
+        neg_z = tf.matmul(tf.reshape(tf.matmul(x_axis, y_axis, transpose_a=True), [1, 9]), cross)
+        # the crop's rotation is a reflection in the camera frame (v down): it maps x y z to x' y' -z'
+        linear = tf.reshape(crop_to_image[:, :2], [1, 4])
+        scale = tf.math.rsqrt(tf.reduce_sum(linear * linear * first_column))
+        crop_to_camera = tf.reshape(tf.matmul(linear * scale, to_rotation) + rotation_bias, [3, 3])
+        rotation = tf.matmul(crop_to_camera, tf.concat([x_axis, y_axis, neg_z], axis=0), transpose_b=True)
         if kind == "head":
-            direction = tf.linalg.matvec(rotation, direction)
+            direction = tf.matmul(direction, rotation, transpose_b=True)
         result = {
-            "direction": direction,
+            "direction": tf.reshape(direction, [3]),
             "direction_norm": norm,
             "valid_fraction": count * (1.0 / k),
             "light_points": light_uv,
@@ -188,18 +196,20 @@ def build_light_head(card: ModelCard, layers: list[Dense]) -> Any:
             "contrast": sd,  # spread of log linear gray over the valid light-points (for confidence)
         }
         for i, name in enumerate(extras, start=3):
-            result[name] = tf.clip_by_value(merged[i], 0.0, 1.0) if name == "ambient" else merged[i]
-        if card.mirror_average:  # agreement of the face's and the mirror image's own answers (for confidence)
-            pair = tf.reshape(merged[n:], [2, 3])
-            lengths = tf.sqrt(tf.reduce_sum(pair * pair, axis=1))
-            result["mirror_cos"] = tf.reduce_sum(pair[0] * pair[1]) / tf.maximum(lengths[0] * lengths[1], 1e-12)
+            value = tf.reshape(merged[:, i : i + 1], [])
+            result[name] = tf.minimum(tf.maximum(value, 0.0), 1.0) if name == "ambient" else value
         return result
 
     return light_head
 
 
-def convert(function: Any) -> bytes:
-    """Float32 flatbuffer of the light-head function, builtin ops only."""
+def convert(function: Any, int8_weights: bool = True) -> bytes:
+    """Flatbuffer of the light-head function, builtin ops only.
+
+    ``int8_weights``: the converter's dynamic-range quantization: the regressor's two large matrices are stored
+    as int8 with a scale per output (a quarter of the bytes to bring into cache every frame), the arithmetic
+    stays float; everything else is float32.
+    """
     import tempfile
 
     import tensorflow as tf
@@ -210,6 +220,8 @@ def convert(function: Any) -> bytes:
         tf.saved_model.save(module, saved, signatures={"serving_default": function})
         conv = tf.lite.TFLiteConverter.from_saved_model(saved)
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if int8_weights:
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
         return conv.convert()
 
 
@@ -231,8 +243,12 @@ def tensor_positions(path: Path) -> dict[str, dict[str, int]]:
     return out
 
 
-def export_light_head(regressor_path: Path, out: Path, install: bool = False) -> LightHeadCard:
-    """Write ``out/lighthead-<regressor>.tflite`` + card; with ``install`` also as Estimator's default."""
+def export_light_head(
+    regressor_path: Path, out: Path, install: bool = False, int8_weights: bool = True
+) -> LightHeadCard:
+    """Write ``out/lighthead-<regressor>.tflite`` + card; with ``install`` also as Estimator's default.
+
+    ``int8_weights``: see :func:`convert`."""
     from export.convert import analyze
 
     card = ModelCard.load(card_path_for(regressor_path))
@@ -240,7 +256,7 @@ def export_light_head(regressor_path: Path, out: Path, install: bool = False) ->
     function = build_light_head(card, dense_chain_from_tflite(regressor_path))
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.tflite"
-    path.write_bytes(convert(function))
+    path.write_bytes(convert(function, int8_weights))
     info = analyze(path)
     regressor_card = card.to_json()
     regressor_card["sha256"] = file_sha256(regressor_path)
@@ -253,6 +269,7 @@ def export_light_head(regressor_path: Path, out: Path, install: bool = False) ->
         mirror_average=card.mirror_average,
         extra={
             "bytes": path.stat().st_size,
+            "weights": "int8 regressor matrices (dynamic range), float32 arithmetic" if int8_weights else "float32",
             "ops": info["ops"],
             "gpu_delegate_compatible": info["gpu_delegate_compatible"],
             "tensor_positions": tensor_positions(path),
@@ -278,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("regressor", type=Path, help="a float32 .tflite regressor with its .card.json")
     parser.add_argument("--out", type=Path, default=REPO / "data" / "export" / "lighthead")
     parser.add_argument("--install", action="store_true", help="make it lightest/models/lighthead.tflite")
+    parser.add_argument("--float-weights", action="store_true", help="keep the regressor's matrices float32")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    export_light_head(args.regressor, args.out, args.install)
+    export_light_head(args.regressor, args.out, args.install, int8_weights=not args.float_weights)
     return 0

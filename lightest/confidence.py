@@ -10,9 +10,10 @@ estimate itself (:func:`signals`; the shipped file uses the first three):
   the direction from;
 * ``ambient``: the graph's ambient share;
 * ``norm_gap``: ``|1 - direction_norm|``: the raw regressor output leaves unit length off its training data;
-* ``mirror_gap`` (``1 - mirror_cos``: the face and its mirror image disagree), ``outside``
-  (``1 - valid_fraction``) and ``light_x2``, ``light_y``, ``light_z`` (where the estimate points): computed
-  too, measured, and left out of the shipped fit (they added nothing on Yale B beyond the first three).
+* ``outside`` (``1 - valid_fraction``) and ``light_x2``, ``light_y``, ``light_z`` (where the estimate
+  points): computed too, measured, and left out of the shipped fit (they added nothing on Yale B beyond the
+  first three; so did the disagreement of the face's and its mirror image's own directions, which the graph
+  no longer outputs).
 
 Two steps, with parameters in ``lightest/models/confidence.json`` (written by
 ``python -m training calibrate-confidence``, which records the data, command, date and measured scores): a
@@ -49,26 +50,24 @@ __all__ = [
 CONFIDENCE_KIND = "light_confidence"
 SCHEMA_VERSION = 1
 #: Every signal :func:`signals` computes, in order (a model file uses a subset, by name).
-SIGNALS = ("contrast", "ambient", "norm_gap", "mirror_gap", "outside", "light_x2", "light_y", "light_z")
+SIGNALS = ("contrast", "ambient", "norm_gap", "outside", "light_x2", "light_y", "light_z")
 def signals(
     contrast: float,
     direction: np.ndarray,
     direction_norm: float,
     valid_fraction: float,
     ambient: float | None,
-    mirror_cos: float | None,
 ) -> dict[str, float]:
     """The signals confidence is predicted from (:data:`SIGNALS`), for one light-head answer.
 
     All are the light-head graph's outputs (:class:`lightest.lighthead.LightHeadOutput`), so a phone computes
-    them as Python does. A missing ``ambient`` / ``mirror_cos`` reads as NaN (a model that uses it then refuses).
+    them as Python does. A missing ``ambient`` reads as NaN (a model that uses it then refuses).
     """
     d = np.asarray(direction, dtype=np.float64)
     return {
         "contrast": float(contrast),
         "ambient": float("nan") if ambient is None else float(ambient),
         "norm_gap": abs(1.0 - float(direction_norm)),
-        "mirror_gap": float("nan") if mirror_cos is None else 1.0 - float(mirror_cos),
         "outside": 1.0 - float(valid_fraction),
         "light_x2": float(d[0] ** 2),
         "light_y": float(d[1]),

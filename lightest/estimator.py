@@ -404,7 +404,7 @@ class Estimator:
         if self._confidence is not None and np.isfinite(out.direction).all():
             calibrated = self._confidence(confidence.signals(
                 out.contrast, out.direction, out.direction_norm, out.valid_fraction,
-                out.extras.get("ambient"), out.mirror_cos,
+                out.extras.get("ambient"),
             ))
         return self._light_estimate(
             out.direction, out.direction_norm, out.valid_fraction, out.extras, common, calibrated

@@ -6,8 +6,9 @@ regressor, mirror averaging, head axes and the rotation into the camera frame.
 
 Inputs (one face; names are the graph's signature names):
 
-* ``crop``: ``(192, 192, 3)`` uint8 **RGB**, the rotated square face crop the face-landmark model saw
-  (MediaPipe's ROI: 1.5x the face box, rotated so the eyes are level);
+* ``crop``: ``(36864, 3)`` uint8 **RGB**, the pixels of the rotated 192x192 face crop the face-landmark
+  model saw, row by row (the crop's own buffer, viewed flat: MediaPipe's ROI, 1.5x the face box, rotated so
+  the eyes are level);
 * ``landmarks``: ``(468, 3)`` float32, the mesh in crop pixels (u right, v down, depth toward the camera);
 * ``crop_to_image``: ``(2, 3)`` float32 affine, ``image_uv = A @ (u_crop, v_crop, 1)``;
 * ``image_size``: ``(2,)`` float32, the frame's width and height in pixels.
@@ -17,10 +18,9 @@ raw averaged direction, ~1 in distribution), one scalar per extra output (``ambi
 ``valid_fraction``, ``light_points`` (K, 2, image pixels), ``rgb`` (K, 3) and ``gray`` (K,) disc means
 (0-255), ``valid`` (K,), ``features`` (K,: the regressor's input before standardisation) and
 ``head_rotation`` (3, 3), ``contrast`` (the standard deviation of log linear gray over the valid light-points,
-before ``gray_logz`` divides by it: how much shading the face shows, a signal for confidence); with mirror
-averaging also ``mirror_cos``, the cosine between the directions the face and its mirror image give on their
-own (near 1 when they agree). The graph is built by ``python -m export lighthead``; its card
-(``*.card.json``, ``"kind": "light_head"``) records all of this plus the file's sha256.
+before ``gray_logz`` divides by it: how much shading the face shows, a signal for confidence). The graph is
+built by ``python -m export lighthead``; its card (``*.card.json``, ``"kind": "light_head"``) records all of
+this plus the file's sha256.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ LIGHT_HEAD_KIND = "light_head"
 CROP_DISC_RADIUS = disc_radius(CROP_SIZE / ROI_SCALE)
 #: name -> (shape, dtype) of the graph's inputs, in signature order.
 INPUTS: dict[str, tuple[tuple[int, ...], str]] = {
-    "crop": ((CROP_SIZE, CROP_SIZE, 3), "uint8"),
+    "crop": ((CROP_SIZE * CROP_SIZE, 3), "uint8"),
     "landmarks": ((468, 3), "float32"),
     "crop_to_image": ((2, 3), "float32"),
     "image_size": ((2,), "float32"),
@@ -172,8 +172,6 @@ class LightHead:
         self._outputs = {name: d["index"] for name, d in out_details.items()}
         expected = {"direction", "direction_norm", "valid_fraction", "light_points", "rgb", "gray", "valid",
                     "features", "head_rotation", "contrast", *card.extras}
-        if card.mirror_average:
-            expected.add("mirror_cos")
         if set(self._outputs) != expected:
             raise ValueError(f"{self.path}: outputs {sorted(self._outputs)} differ from its card's {sorted(expected)}")
 
@@ -185,13 +183,14 @@ class LightHead:
         image_size: tuple[int, int],
         details: bool = True,
     ) -> LightHeadOutput:
-        """The light of one face. ``crop`` is the uint8 RGB crop, ``landmarks`` the mesh in its pixels.
+        """The light of one face. ``crop`` is the uint8 RGB crop (192x192x3, or its pixels flat), ``landmarks``
+        the mesh in its pixels.
 
         ``details=False`` reads back only what a :class:`lightest.LightEstimate` needs (each output read is a
         copy and a Python call, so the per-point diagnostics are left in the graph unless asked for).
         """
         interp, idx = self._interp, self._inputs
-        interp.set_tensor(idx["crop"], np.ascontiguousarray(crop, dtype=np.uint8))
+        interp.set_tensor(idx["crop"], np.ascontiguousarray(crop, dtype=np.uint8).reshape(-1, 3))
         interp.set_tensor(idx["landmarks"], np.asarray(landmarks, dtype=np.float32))
         interp.set_tensor(idx["crop_to_image"], np.asarray(crop_to_image, dtype=np.float32))
         interp.set_tensor(idx["image_size"], np.asarray(image_size, dtype=np.float32))
@@ -209,6 +208,5 @@ class LightHead:
             valid_fraction=float(get(out["valid_fraction"])),
             light_points=get(out["light_points"]),
             contrast=float(get(out["contrast"])),
-            mirror_cos=float(get(out["mirror_cos"])) if "mirror_cos" in out else None,
             **more,
         )

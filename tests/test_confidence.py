@@ -68,14 +68,14 @@ def test_clips_signals_to_the_calibrated_range():
 
 
 def test_signals_are_the_graphs_outputs():
-    args = (np.array([0.0, 0.6, 0.8]), 0.9, 0.75, 0.3, 0.99)
+    args = (np.array([0.0, 0.6, 0.8]), 0.9, 0.75, 0.3)
     s = signals(0.7, *args)
     assert tuple(s) == SIGNALS and s["contrast"] == pytest.approx(0.7)
     assert s["norm_gap"] == pytest.approx(0.1) and s["outside"] == pytest.approx(0.25)
-    assert s["mirror_gap"] == pytest.approx(0.01) and s["light_z"] == pytest.approx(0.8)
-    no_mirror = signals(0.7, args[0], 0.9, 0.75, 0.3, None)
-    with pytest.raises(ValueError, match="mirror_gap"):
-        _toy(weights=(0.1, 0.1, 0.1, 0.1))(no_mirror)
+    assert s["ambient"] == pytest.approx(0.3) and s["light_z"] == pytest.approx(0.8)
+    no_ambient = signals(0.7, args[0], 0.9, 0.75, None)
+    with pytest.raises(ValueError, match="ambient"):
+        _toy()(no_ambient)
 
 
 def _write(tmp_path, data) -> str:
@@ -125,7 +125,7 @@ def test_estimator_reports_the_calibrated_probability(example_image, shipped):
         out = est._run_head(example_image, landmarks)
         r = est.estimate_with_landmarks(example_image, landmarks)
     expected = shipped(signals(out.contrast, out.direction, out.direction_norm, out.valid_fraction,
-                               out.extras.get("ambient"), out.mirror_cos))
+                               out.extras.get("ambient")))
     assert r is not None and 0.0 <= r.confidence <= 1.0
     assert r.confidence == pytest.approx(expected, abs=1e-9)
 

@@ -48,10 +48,10 @@ REPO = Path(__file__).resolve().parents[1]
 THRESHOLD_DEG = 15.0
 RIDGE = 1.0
 #: Signals fitted (a subset of lightest.confidence.SIGNALS), chosen by measuring on Yale B dev (model selection,
-#: not fitting): with the natural renders (+ cut copies) as fit data, adding mirror_gap, outside or the direction
-#: terms light_x2/y/z changed Yale B dev's Spearman by <= 0.002 (or made it worse), and mirror_gap / outside took
-#: weights of the wrong sign (collinear with norm_gap); the mesh and detector scores were flat on Yale B
-#: (Spearman with error +0.18, +0.03).
+#: not fitting): with the natural renders (+ cut copies) as fit data, adding mirror_gap (face vs mirror image, an
+#: output of earlier graphs), outside or the direction terms light_x2/y/z changed Yale B dev's Spearman by <= 0.002
+#: (or made it worse), and mirror_gap / outside took weights of the wrong sign (collinear with norm_gap); the mesh
+#: and detector scores were flat on Yale B (Spearman with error +0.18, +0.03).
 FIT_SIGNALS = ("contrast", "ambient", "norm_gap")
 #: Error bands (deg) for the median confidence in each, before and after.
 ERROR_BANDS = ((0, 10), (10, 20), (20, 45), (45, 181))

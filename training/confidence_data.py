@@ -1,7 +1,7 @@
 """Per-face light-head outputs and errors on a labelled image set, for calibrating ``confidence``.
 
 One :class:`FaceRecords` row per image: the default light-head graph's raw outputs (direction, its norm,
-valid fraction, gray / features at the light-points, head rotation, extras such as ``mirror_cos``), the
+valid fraction, gray / features at the light-points, head rotation, extras such as ``ambient``), the
 landmark scores, the estimator's direction and its angular error against the label. Images where no face
 was found have ``found == False`` and NaN signals (they never get a confidence: ``estimate`` returns None).
 Cached as ``.npz`` so the fit can be re-run without the estimator.
@@ -23,8 +23,7 @@ from lightest.lighthead import LightHeadOutput
 from training import yaleb
 
 #: Scalar arrays of a :class:`FaceRecords` (besides the per-point and matrix ones).
-_SCALARS = ("error_deg", "direction_norm", "valid_fraction", "mesh_score", "detection_score", "ambient",
-            "mirror_cos")
+_SCALARS = ("error_deg", "direction_norm", "valid_fraction", "mesh_score", "detection_score", "ambient")
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,6 @@ class FaceRecords:
     mesh_score: np.ndarray
     detection_score: np.ndarray
     ambient: np.ndarray
-    mirror_cos: np.ndarray  # NaN when the graph has no mirror_cos output
     confidence_before: np.ndarray  # the uncalibrated heuristic (valid fraction x closeness of the norm to 1)
     signals: np.ndarray  # (N, len(lightest.confidence.SIGNALS)): what the runtime computes confidence from
     gray: np.ndarray  # (N, K)
@@ -174,7 +172,6 @@ def collect(name: str, images: list[LabelledImage], estimator: Estimator) -> Fac
             rows["mesh_score"].append(np.nan if landmarks.score is None else landmarks.score)
             rows["detection_score"].append(np.nan if landmarks.detection_score is None else landmarks.detection_score)
             rows["ambient"].append(out.extras.get("ambient", np.nan))
-            rows["mirror_cos"].append(np.nan if out.mirror_cos is None else out.mirror_cos)
             # the heuristic the estimator used before calibration: in-frame share x closeness of the norm to 1
             rows["confidence_before"].append(out.valid_fraction * float(np.clip(1 - abs(1 - out.direction_norm), 0, 1)))
             rows["gray"].append(out.gray.astype(np.float32))
@@ -182,7 +179,7 @@ def collect(name: str, images: list[LabelledImage], estimator: Estimator) -> Fac
             rows["features"].append(out.features.astype(np.float32))
             rows["head_rotation"].append(out.head_rotation)
             sig = confidence.signals(out.contrast, out.direction, out.direction_norm, out.valid_fraction,
-                                     out.extras.get("ambient"), out.mirror_cos)
+                                     out.extras.get("ambient"))
             rows["signals"].append([sig[name] for name in confidence.SIGNALS])
             k = len(out.gray)
         else:
