@@ -65,6 +65,21 @@ def test_graph_features_equal_the_numpy_observation(head_path, card, face, examp
     assert out.contrast == pytest.approx(float(log.std()), abs=1e-4)
 
 
+def test_graph_features_on_a_face_cut_by_the_frame(head_path, card, example_image):
+    """Light-points outside the frame: the graph's validity and its gray_logz over the valid points alone
+    equal the numpy observation's (the frame's left 30 % of the face cut away)."""
+    part = np.ascontiguousarray(example_image[:, 265:])
+    with Estimator(method="physics") as est:
+        landmarks = est.detect_landmarks(part)
+        assert landmarks is not None and landmarks.crop is not None
+        obs = est.observe(part)[1]
+    crop = landmarks.crop
+    out = LightHead(head_path, card).run(crop.image, crop.points, crop.to_image, (part.shape[1], part.shape[0]))
+    assert 0.5 < obs.samples.valid.mean() < 0.95
+    np.testing.assert_array_equal(out.valid, obs.samples.valid)
+    np.testing.assert_allclose(out.features, feature_vector(obs, card.features), atol=1e-4)
+
+
 def test_graph_equals_the_regressor_run_in_numpy(card, example_image):
     """The embedded regressor (its float32 file + card: standardisation, mirror averaging, head frame) run by
     the numpy path gives the graph's direction, up to the shipped graph's int8 weights (exact float32 graphs:
