@@ -33,10 +33,10 @@ def test_report_checks_compare_measured_numbers():
         "test_seed_keras_predict": {"median_ms": 40.0},
     }
     verdicts = dict(checks(stats))
-    assert verdicts["light head <= 0.1 ms (640x480)"] == "PASS: 0.0500 ms"
+    assert verdicts["light head <= 0.1 ms (640x480, hot loop)"] == "PASS: 0.0500 ms"
     assert "20,000x" in verdicts["seed Keras predict / our int8 invoke"]
     stats["test_light_head[640x480]"]["median_ms"] = 0.3
-    assert dict(checks(stats))["light head <= 0.1 ms (640x480)"].startswith("FAIL")
+    assert dict(checks(stats))["light head <= 0.1 ms (640x480, hot loop)"].startswith("FAIL")
 
 
 def test_compare_verdicts_are_same_mode_ratios():
@@ -66,3 +66,18 @@ def test_video_jitter_is_measured_and_the_filter_lowers_it(example_image):
     stream = shaken(example_image, 20, seed=0)
     filtered, raw = jitter(stream, 30.0, SmoothingOptions()), jitter(stream, 30.0, SmoothingOptions(enabled=False))
     assert 0 <= filtered < raw
+
+
+def test_lighthead_ab_prints_a_row_per_graph(tmp_path, capsys):
+    """Two graphs side by side (the shipped one and a copy): a row each, ratios to the first (1.00 for itself)."""
+    from lightest.estimator import default_model_path
+    from mobile_bench.lighthead_ab import main
+
+    shipped = default_model_path()
+    assert shipped is not None
+    copy = tmp_path / "copy.tflite"
+    copy.write_bytes(shipped.read_bytes())
+    assert main([str(shipped), str(copy), "--rounds", "2"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith(str(shipped)) or line.startswith(str(copy))]
+    assert len(rows) == 2 and rows[0].split()[3] == "1.00"
