@@ -37,6 +37,8 @@ __all__ = ["build_light_head", "main"]
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "lightest" / "models"
+#: The card's ``weights`` entry of a graph with int8 matrices.
+INT8_WEIGHTS = "int8 regressor matrices (dynamic range: their inputs quantized to int8 per call)"
 
 
 def fold_regressor(card: ModelCard, layers: list[Dense]) -> list[np.ndarray]:
@@ -207,8 +209,8 @@ def convert(function: Any, int8_weights: bool = True) -> bytes:
     """Flatbuffer of the light-head function, builtin ops only.
 
     ``int8_weights``: the converter's dynamic-range quantization: the regressor's two large matrices are stored
-    as int8 with a scale per output (a quarter of the bytes to bring into cache every frame), the arithmetic
-    stays float; everything else is float32.
+    as int8 with a scale per output (a quarter of the bytes to bring into cache every frame), and those two
+    layers quantize their float input to int8 per call (hybrid kernels); everything else is float32.
     """
     import tempfile
 
@@ -269,7 +271,7 @@ def export_light_head(
         mirror_average=card.mirror_average,
         extra={
             "bytes": path.stat().st_size,
-            "weights": "int8 regressor matrices (dynamic range), float32 arithmetic" if int8_weights else "float32",
+            "weights": INT8_WEIGHTS if int8_weights else "float32",
             "ops": info["ops"],
             "gpu_delegate_compatible": info["gpu_delegate_compatible"],
             "tensor_positions": tensor_positions(path),

@@ -10,7 +10,8 @@ Inputs (one face; names are the graph's signature names):
   model saw, row by row (the crop's own buffer, viewed flat: MediaPipe's ROI, 1.5x the face box, rotated so
   the eyes are level);
 * ``landmarks``: ``(468, 3)`` float32, the mesh in crop pixels (u right, v down, depth toward the camera);
-* ``crop_to_image``: ``(2, 3)`` float32 affine, ``image_uv = A @ (u_crop, v_crop, 1)``;
+* ``crop_to_image``: ``(2, 3)`` float32 affine, ``image_uv = A @ (u_crop, v_crop, 1)``: a rotation and uniform
+  scale (determinant > 0, as every mesh crop is; the head axes assume it);
 * ``image_size``: ``(2,)`` float32, the frame's width and height in pixels.
 
 Outputs: ``direction`` (3, unit, camera frame of :mod:`lightest.frames`), ``direction_norm`` (length of the
@@ -145,7 +146,6 @@ class LightHeadOutput:
     valid_fraction: float
     light_points: np.ndarray  # (K, 2) image pixels
     contrast: float  # std of log linear gray over the valid light-points
-    mirror_cos: float | None = None  # face vs mirror-image direction agreement (graphs with mirror averaging)
     rgb: np.ndarray | None = None  # (K, 3) disc means, 0-255
     gray: np.ndarray | None = None  # (K,) disc means, 0-255 (BT.601 luma)
     valid: np.ndarray | None = None  # (K,) bool: the light-point lies inside the frame
