@@ -26,6 +26,7 @@ from lightest.image_io import to_bgr
 from lightest.landmarks import BACKENDS, FaceLandmarks
 from lightest.lighthead import LIGHT_HEAD_KIND, LightHead, LightHeadCard, LightHeadOutput
 from lightest.lightpoints import LightPointSet
+from lightest.live_stream import LatestFrameWorker, ResultCallback
 from lightest.mirror import MirroredFeatures, merge_mirrored
 from lightest.model_card import DIRECTION_OUTPUTS, ModelCard, card_path_for
 from lightest.observer import LightPointObserver
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 METHODS = ("auto", "physics", "model")
-RUNNING_MODES = ("image", "video")
+RUNNING_MODES = ("image", "video", "live_stream")
 #: Light-point set the physics estimator samples.
 PHYSICS_LIGHT_POINTS = "mesh-v1"
 _GRAY = np.ones(3)
@@ -81,6 +82,11 @@ def input_typicality(z: np.ndarray) -> float:
     return float(np.exp(-0.5 * d2 / TYPICALITY_SCALE**2))
 
 
+def _check_timestamp(timestamp_ms: object) -> None:
+    if not isinstance(timestamp_ms, (int, float, np.integer, np.floating)) or not np.isfinite(timestamp_ms):
+        raise ValueError(f"timestamp_ms must be a finite number of milliseconds, got {timestamp_ms!r}")
+
+
 def default_model_path(landmarks: str = "mediapipe") -> Path | None:
     """The model bundled for ``landmarks`` (:data:`DEFAULT_MODELS`, + its card), or None if not shipped."""
     path = Path(str(resources.files("lightest.models").joinpath(DEFAULT_MODELS[landmarks])))
@@ -110,12 +116,17 @@ class EstimatorOptions:
         model_path: a light-head or regressor ``.tflite`` with its ``.card.json``; implies
             ``method="model"`` under ``"auto"``.
         num_threads: LiteRT threads of every graph (detector, mesh, light head).
-        running_mode: ``"image"`` (every call independent: the face is detected afresh) or ``"video"``
-            (consecutive frames of one stream: faces are tracked from frame to frame, and detected again
-            only when the mesh loses them).
+        running_mode: ``"image"`` (every call independent: the face is detected afresh), ``"video"``
+            (consecutive frames of one stream, :meth:`Estimator.estimate_for_video`: faces are tracked from
+            frame to frame, and detected again only when the mesh loses them) or ``"live_stream"`` (the same
+            tracking, with frames handed over by :meth:`Estimator.estimate_async` without waiting and results
+            delivered to ``result_callback``; :mod:`lightest.live_stream`).
         max_faces: most faces :meth:`Estimator.estimate_all` returns (largest first).
-        smoothing: temporal filter and hold of :meth:`Estimator.estimate_for_video`
+        smoothing: temporal filter and hold of the video and live-stream modes
             (:class:`~lightest.smoothing.SmoothingOptions`; ``SmoothingOptions(enabled=False)`` to turn it off).
+        result_callback: live-stream mode only, and required there: ``callback(result, image, timestamp_ms)``
+            with the (filtered) estimate or None (no face), the BGR frame and its timestamp, called on the
+            estimator's worker thread.
     """
 
     method: str = "auto"
@@ -125,6 +136,7 @@ class EstimatorOptions:
     running_mode: str = "image"
     max_faces: int = 1
     smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
+    result_callback: ResultCallback | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -139,6 +151,10 @@ class EstimatorOptions:
             raise ValueError(f"max_faces must be a positive int, got {self.max_faces!r}")
         if not isinstance(self.smoothing, SmoothingOptions):
             raise ValueError(f"smoothing must be a SmoothingOptions, got {type(self.smoothing).__name__}")
+        if self.running_mode == "live_stream" and not callable(self.result_callback):
+            raise ValueError("running_mode='live_stream' needs a result_callback(result, image, timestamp_ms)")
+        if self.running_mode != "live_stream" and self.result_callback is not None:
+            raise ValueError(f"result_callback is for running_mode='live_stream', not {self.running_mode!r}")
 
 
 @dataclass(frozen=True)
@@ -197,11 +213,17 @@ class Estimator:
         self._observer = LightPointObserver(
             landmarks=options.landmarks,
             light_points=light_points,
-            video=options.running_mode == "video",
+            video=options.running_mode != "image",
             normals=self._card is None or bool(NEEDS_NORMALS & set(self._card.features)),
             num_threads=options.num_threads,
             max_faces=options.max_faces,
         )
+        self._submit_lock = threading.Lock()  # live stream: the timestamp check, without waiting for a frame
+        self._closing = False
+        self._worker: LatestFrameWorker | None = None
+        if options.running_mode == "live_stream":
+            assert options.result_callback is not None  # EstimatorOptions checked it
+            self._worker = LatestFrameWorker(self._stream_step, options.result_callback)
 
     @staticmethod
     def _resolve_method(
@@ -245,6 +267,7 @@ class Estimator:
         frame shows no face is searched in four overlapping windows (:func:`lightest.photo_file.estimate_image`):
         the detectors see the frame shrunk to 128 or 192 px, where a 300 px face in 8000x6000 is 7 px. Such a
         frame without any face costs five passes instead of one (4K frames included)."""
+        self._refuse_in_live_stream("estimate")
         if self.options.running_mode == "image":
             with self._lock:  # one call: close() from another thread cannot land between the windows
                 return estimate_image(self._estimate_frame, image)
@@ -262,22 +285,52 @@ class Estimator:
         the last estimate is returned for ``smoothing.hold_ms``, then None. :meth:`reset` starts a new stream.
         """
         if self.options.running_mode != "video":
-            raise ValueError("estimate_for_video needs running_mode='video'; use estimate() for single images")
-        if not isinstance(timestamp_ms, (int, float, np.integer, np.floating)) or not np.isfinite(timestamp_ms):
-            raise ValueError(f"timestamp_ms must be a finite number of milliseconds, got {timestamp_ms!r}")
+            raise ValueError(
+                f"estimate_for_video needs running_mode='video' (this estimator's is {self.options.running_mode!r}): "
+                "use estimate() for single images, estimate_async() in live-stream mode"
+            )
+        _check_timestamp(timestamp_ms)
         with self._lock:
             self._check_open()
-            last = self._last_timestamp_ms
-            if last is not None and timestamp_ms <= last:
-                raise ValueError(
-                    f"timestamp_ms must increase monotonically: got {timestamp_ms} after {last} (reset() starts anew)"
-                )
-            result = self._run(frame)[0]
+            self._check_increasing(timestamp_ms)
+            result = self._stream_step(frame, timestamp_ms)
             self._last_timestamp_ms = float(timestamp_ms)
-            return self._smoother.update(result, float(timestamp_ms))
+            return result
+
+    def estimate_async(self, frame: np.ndarray, timestamp_ms: int) -> None:
+        """Hand one live-stream frame over and return at once (MediaPipe Tasks' ``detect_async``).
+
+        Needs ``running_mode="live_stream"``; ``timestamp_ms`` must increase from call to call. The frame is
+        checked and copied here (the caller may reuse its buffer), estimated on the estimator's worker thread
+        as in video mode (tracking, One Euro filter, hold), and the answer goes to ``options.result_callback``.
+        A frame still waiting when a newer one arrives is dropped: no callback (:attr:`frames_dropped`).
+        :meth:`close` finishes the frames already handed over; an exception raised by the callback is raised
+        again, chained, by the next call of this method or by :meth:`close`.
+        """
+        worker = self._worker
+        self._check_open(new_frames=True)
+        if worker is None:
+            raise ValueError(
+                f"estimate_async needs running_mode='live_stream' (this estimator's is {self.options.running_mode!r})"
+            )
+        _check_timestamp(timestamp_ms)
+        bgr = to_bgr(frame)
+        if np.shares_memory(bgr, frame):
+            bgr = bgr.copy()
+        with self._submit_lock:
+            self._check_open(new_frames=True)
+            self._check_increasing(timestamp_ms)
+            worker.submit(bgr, timestamp_ms)
+            self._last_timestamp_ms = float(timestamp_ms)
+
+    @property
+    def frames_dropped(self) -> int:
+        """Live-stream mode: frames replaced by a newer one before their turn came (0 in other modes)."""
+        return 0 if self._worker is None else self._worker.frames_dropped
 
     def estimate_all(self, image: np.ndarray) -> list[LightEstimate]:
         """Light estimates of every face found (up to ``max_faces``), largest face first."""
+        self._refuse_in_live_stream("estimate_all")
         bgr = to_bgr(image)
         with self._lock:
             self._check_open()
@@ -294,14 +347,17 @@ class Estimator:
         frame, four windows are searched. Landmarks, light-points and the face box come back in full-resolution
         pixels. In video mode the file is decoded at full size and estimated as the stream's next frame.
         """
+        self._refuse_in_live_stream("estimate_path")
         return estimate_file(self._estimate_frame, path, adaptive=self.options.running_mode == "image")
 
     def estimate_timed(self, image: np.ndarray) -> tuple[LightEstimate | None, StageTimes]:
         """One pass on the whole frame (no window search) and the time each stage took."""
+        self._refuse_in_live_stream("estimate_timed")
         return self._run(image)
 
     def detect_landmarks(self, image: np.ndarray) -> FaceLandmarks | None:
         """Just the landmark step: the largest face's landmarks in ``image``, or None."""
+        self._refuse_in_live_stream("detect_landmarks")
         bgr = to_bgr(image)
         with self._lock:
             self._check_open()
@@ -322,28 +378,58 @@ class Estimator:
         The same :class:`~lightest.observer.LightPointObserver` step training builds features with (on the
         mesh it samples the face crop exactly as the light-head graph does).
         """
+        self._refuse_in_live_stream("observe")
         with self._lock:
             self._check_open()
             return self._observer.observe(image)
 
     def reset(self) -> None:
-        """Video mode: forget the tracked faces, the filter state and the last timestamp: a new stream."""
-        with self._lock:
+        """Video and live-stream modes: forget the tracked faces, the filter state and the last timestamp: a new
+        stream (live stream: a frame still waiting is dropped; the one being estimated finishes first)."""
+        if self._worker is not None:
+            self._worker.discard_pending()
+        with self._lock, self._submit_lock:
             self._check_open()
             self._observer.reset()
             self._smoother.reset()
             self._last_timestamp_ms = None
 
     def close(self) -> None:
-        """Release the LiteRT interpreters; later calls raise ``RuntimeError``. Safe to call twice."""
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._observer.close()
+        """Release the LiteRT interpreters; later calls raise ``RuntimeError``. Safe to call twice.
 
-    def _check_open(self) -> None:
-        if self._closed:
+        Live stream: the frames already handed over are estimated and their callbacks called first; an
+        exception the callback raised and nobody saw yet is raised here (after the release)."""
+        with self._submit_lock:
+            self._closing = True  # estimate_async refuses from here on; the worker still finishes its frames
+        worker = self._worker
+        try:
+            if worker is not None:
+                worker.close()
+        finally:
+            with self._lock:
+                if not self._closed:
+                    self._closed = True
+                    self._observer.close()
+
+    def _check_open(self, new_frames: bool = False) -> None:
+        """Raise once closed; ``new_frames``: also while :meth:`close` finishes the live stream's last frames."""
+        if self._closed or (new_frames and self._closing):
             raise RuntimeError("this Estimator is closed; create a new one")
+
+    def _check_increasing(self, timestamp_ms: float) -> None:
+        last = self._last_timestamp_ms
+        if last is not None and timestamp_ms <= last:
+            raise ValueError(
+                f"timestamp_ms must increase monotonically: got {timestamp_ms} after {last} (reset() starts anew)"
+            )
+
+    def _refuse_in_live_stream(self, name: str) -> None:
+        self._check_open()
+        if self._worker is not None:
+            raise ValueError(
+                f"{name}() is not available in running_mode='live_stream' (its worker tracks the stream): "
+                "use estimate_async(frame, timestamp_ms), or an estimator in image mode"
+            )
 
     def __enter__(self) -> Estimator:
         return self
@@ -352,6 +438,13 @@ class Estimator:
         self.close()
 
     # -- stages ---------------------------------------------------------------------------------------
+    def _stream_step(self, frame: np.ndarray, timestamp_ms: float) -> LightEstimate | None:
+        """One frame of a stream (video and live-stream modes): the pipeline on the whole frame, then the
+        temporal filter."""
+        with self._lock:
+            self._check_open()
+            return self._smoother.update(self._run(frame)[0], float(timestamp_ms))
+
     def _run(self, image: np.ndarray) -> tuple[LightEstimate | None, StageTimes]:
         bgr = to_bgr(image)
         with self._lock:

@@ -81,3 +81,17 @@ def test_lighthead_ab_prints_a_row_per_graph(tmp_path, capsys):
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith(str(shipped)) or line.startswith(str(copy))]
     assert len(rows) == 2 and rows[0].split()[3] == "1.00"
+
+
+def test_live_stream_benchmark_accounts_for_every_frame(tmp_path, capsys):
+    """A short paced run: every frame handed over is delivered or dropped, and the figures are written."""
+    import json
+
+    from mobile_bench.live import main
+
+    out_json = tmp_path / "live.json"
+    assert main(["--seconds", "0.3", "--fps", "30", "--json", str(out_json)]) == 0
+    run = json.loads(out_json.read_text())["runs"][0]
+    assert run["frames"] == 9 and run["delivered"] + run["dropped"] == 9 and run["with_face"] == run["delivered"]
+    assert run["latency_ms"]["median"] > 0 and run["estimate_async_ms"]["median"] > 0
+    assert "latency ms" in capsys.readouterr().out
