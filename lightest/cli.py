@@ -1,13 +1,17 @@
-"""``lightest`` command line: estimate the light in face photos.
+"""``lightest`` command line: estimate the light in face photos (and in the frames of a video file).
 
 Exit status: 0 every image had a face and was estimated; 1 at least one image had no face or could not
 be read (each says so on its own line); 2 a usage error (bad option, unusable ``--overlay`` path, no
-images found, a model that cannot be loaded). Errors are one line on stderr, never a traceback.
+images found, a model that cannot be loaded). ``lightest video``: 0 some frame had a face, 1 none did, 2 a
+usage error (such as a file that is not a video); 141 the reader of stdout went away (``lightest ... | head``:
+the command stops quietly, as a process killed by SIGPIPE would). Errors are one line on stderr, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import glob
 import json
@@ -27,10 +31,12 @@ from lightest.landmarks import BACKENDS
 from lightest.overlay import OverlayOptions, draw_overlay
 from lightest.result import LightEstimate
 from lightest.serve.server import add_serve_parser, serve_command
+from lightest.smoothing import SmoothingOptions
+from lightest.video_file import estimate_video, frame_count
 
-__all__ = ["EXIT_FAILED_IMAGES", "EXIT_OK", "EXIT_USAGE", "IMAGE_SUFFIXES", "main"]
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_FAILED_IMAGES", "EXIT_OK", "EXIT_USAGE", "IMAGE_SUFFIXES", "main"]
 
-EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE, EXIT_BROKEN_PIPE = 0, 1, 2, 141
 #: File endings read from directories (and written by ``--overlay``), lower case.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pbm", ".tif", ".tiff", ".webp")
 #: Columns of ``--csv``.
@@ -74,6 +80,23 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("--landmarks", choices=BACKENDS, default="mediapipe", help="landmark backend")
     est.add_argument("--model", type=Path, help="a .tflite model (with its .card.json) to use")
     add_batch_parser(sub, METHODS, BACKENDS)
+    vid = sub.add_parser(
+        "video",
+        help="estimate the light in every frame of a video file (tracked and filtered)",
+        description="Prints one line per frame: index, timestamp and the filtered light (video mode: the face "
+        "is tracked, the answers pass a One Euro filter on the file's own timestamps); or JSON Lines with --json, "
+        "CSV with --csv.",
+        epilog="exit status: 0 some frame had a face, 1 no frame had one, 2 usage error",
+    )
+    vid.add_argument("video", type=Path, metavar="VIDEO", help="a video file OpenCV can read (.mp4, .avi, .mov, ...)")
+    vid_out = vid.add_mutually_exclusive_group()
+    vid_out.add_argument("--json", action="store_true", help="one compact JSON object per frame (JSON Lines)")
+    vid_out.add_argument("--csv", action="store_true", help="CSV with a header row")
+    vid.add_argument("--full", action="store_true", help="with --json: add all landmarks and light-points")
+    vid.add_argument("--every", type=int, default=1, metavar="N", help="estimate every N-th frame (default 1)")
+    vid.add_argument("--no-smoothing", action="store_true", help="each frame's own estimate, unfiltered")
+    vid.add_argument("--method", choices=METHODS, default="auto", help="default: bundled model, else physics")
+    vid.add_argument("--model", type=Path, help="a .tflite model (with its .card.json) to use")
     add_serve_parser(sub)
     return parser
 
@@ -117,30 +140,34 @@ def _overlay_target(out: Path | None, count: int) -> Path | None:
     return out if as_file else None
 
 
-def _record(path: Path, result: LightEstimate | None, full: bool) -> dict[str, Any]:
+def _record(where: dict[str, Any], result: LightEstimate | None, full: bool) -> dict[str, Any]:
+    """A JSON row: ``where`` (the image, or the frame and its timestamp), then ``face`` and the estimate."""
     if result is None:
-        return {"image": str(path), "face": False}
-    return {"image": str(path), "face": True, **result.to_dict(full=full)}
+        return {**where, "face": False}
+    return {**where, "face": True, **result.to_dict(full=full)}
 
 
-def _csv_row(path: Path, result: LightEstimate | None) -> list[Any]:
+def _csv_row(where: list[Any], result: LightEstimate | None) -> list[Any]:
+    """A CSV row: the ``where`` columns, then :data:`CSV_COLUMNS` after ``image``."""
     if result is None:
-        return [str(path), False] + [""] * (len(CSV_COLUMNS) - 2)
+        return [*where, False] + [""] * (len(CSV_COLUMNS) - 2)
     d = result.to_dict()
-    return [str(path), True, d["azimuth_deg"], d["elevation_deg"], *d["direction"], d["ambient"], d["intensity"],
+    return [*where, True, d["azimuth_deg"], d["elevation_deg"], *d["direction"], d["ambient"], d["intensity"],
             d["confidence"], *d["face_box"], d["method"]]  # fmt: skip
 
 
 class _Progress:
-    """``[i/n] name`` on stderr, rewritten in place, only when several images go to a terminal."""
+    """``[i/n] name`` on stderr, rewritten in place, only when several items go to a terminal (``total``
+    None: unknown, shown as ``[i]``)."""
 
-    def __init__(self, total: int, stream: TextIO) -> None:
+    def __init__(self, total: int | None, stream: TextIO) -> None:
         self.total, self.stream = total, stream
-        self.enabled = total > 1 and stream.isatty()
+        self.enabled = (total is None or total > 1) and stream.isatty()
 
-    def __call__(self, done: int, path: Path) -> None:
+    def __call__(self, done: int, name: str) -> None:
         if self.enabled:
-            self.stream.write(f"\r[{done}/{self.total}] {path.name[:60]:<60}")
+            count = f"{done}" if self.total is None else f"{done}/{self.total}"
+            self.stream.write(f"\r[{count}] {name[:60]:<60}")
             self.stream.flush()
 
     def close(self) -> None:
@@ -179,7 +206,7 @@ def _estimate(args: argparse.Namespace) -> int:
     progress = _Progress(len(paths), sys.stderr)
     with Estimator(method=args.method, landmarks=args.landmarks, model_path=args.model) as est:
         for done, (path, image, result, error) in enumerate(_results(est, paths, args.overlay is not None), start=1):
-            progress(done, path)
+            progress(done, path.name)
             if error is not None:
                 failures += 1
                 progress.close()
@@ -187,9 +214,9 @@ def _estimate(args: argparse.Namespace) -> int:
                 continue
             failures += result is None
             if args.json:
-                print(json.dumps(_record(path, result, args.full)))
+                print(json.dumps(_record({"image": str(path)}, result, args.full)))
             elif writer is not None:
-                writer.writerow(_csv_row(path, result))
+                writer.writerow(_csv_row([str(path)], result))
             elif result is None:
                 print(f"{path}: no face")
             else:
@@ -205,6 +232,38 @@ def _estimate(args: argparse.Namespace) -> int:
     return EXIT_FAILED_IMAGES if failures else EXIT_OK
 
 
+def _video(args: argparse.Namespace) -> int:
+    if args.full and not args.json:
+        raise UsageError("--full goes with --json")
+    if args.every < 1:
+        raise UsageError(f"--every must be at least 1, got {args.every}")
+    total = frame_count(args.video)
+    smoothing = SmoothingOptions(enabled=not args.no_smoothing)
+    writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
+    progress = _Progress(None if total is None else -(-total // args.every), sys.stderr)
+    found = 0
+    with Estimator(method=args.method, model_path=args.model, running_mode="video", smoothing=smoothing) as est:
+        if writer is not None:
+            writer.writerow(["frame", "timestamp_ms", *CSV_COLUMNS[1:]])
+        for done, (frame, result) in enumerate(estimate_video(est, args.video, args.every), start=1):
+            progress(done, f"frame {frame.index}")
+            found += result is not None
+            stamp = round(frame.timestamp_ms, 3)
+            if args.json:
+                print(json.dumps(_record({"frame": frame.index, "timestamp_ms": stamp}, result, args.full)))
+            elif writer is not None:
+                writer.writerow(_csv_row([frame.index, stamp], result))
+            elif result is None:
+                print(f"frame {frame.index:>6}  {stamp / 1000:9.3f} s: no face")
+            else:
+                print(
+                    f"frame {frame.index:>6}  {stamp / 1000:9.3f} s: azimuth {result.azimuth_deg:+7.2f} deg  "
+                    f"elevation {result.elevation_deg:+7.2f} deg  confidence {result.confidence:.2f}"
+                )
+    progress.close()
+    return EXIT_OK if found else EXIT_FAILED_IMAGES
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lightest`` command; returns the exit status (module docstring)."""
     args = _parser().parse_args(argv)
@@ -213,7 +272,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return batch_command(args, _expand(args.images, args.recursive))
         if args.command == "serve":
             return serve_command(args)
+        if args.command == "video":
+            return _video(args)
         return _estimate(args)
+    except BrokenPipeError:
+        # stdout's reader closed it: no message, and nothing more for Python to flush into the pipe at exit
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (FileNotFoundError, ValueError, ImportError, OSError, RuntimeError) as exc:
         print(f"lightest: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
