@@ -26,7 +26,7 @@ from lightest.image_io import to_bgr
 from lightest.landmarks import BACKENDS, FaceLandmarks
 from lightest.lighthead import LIGHT_HEAD_KIND, LightHead, LightHeadCard, LightHeadOutput
 from lightest.lightpoints import LightPointSet
-from lightest.live_stream import LatestFrameWorker, ResultCallback
+from lightest.live_stream import LatestFrameWorker, ResultCallback, StaleFrame
 from lightest.mirror import MirroredFeatures, merge_mirrored
 from lightest.model_card import DIRECTION_OUTPUTS, ModelCard, card_path_for
 from lightest.observer import LightPointObserver
@@ -223,7 +223,7 @@ class Estimator:
         self._worker: LatestFrameWorker | None = None
         if options.running_mode == "live_stream":
             assert options.result_callback is not None  # EstimatorOptions checked it
-            self._worker = LatestFrameWorker(self._stream_step, options.result_callback)
+            self._worker = LatestFrameWorker(self._live_step, options.result_callback)
 
     @staticmethod
     def _resolve_method(
@@ -304,8 +304,9 @@ class Estimator:
         checked and copied here (the caller may reuse its buffer), estimated on the estimator's worker thread
         as in video mode (tracking, One Euro filter, hold), and the answer goes to ``options.result_callback``.
         A frame still waiting when a newer one arrives is dropped: no callback (:attr:`frames_dropped`).
-        :meth:`close` finishes the frames already handed over; an exception raised by the callback is raised
-        again, chained, by the next call of this method or by :meth:`close`.
+        :meth:`close` finishes the frames already handed over, and stops the worker thread: an estimator in
+        this mode must be closed (or used in ``with``). An exception raised by the callback (or the estimate) is
+        raised again, chained, by the next call of this method or by :meth:`close`.
         """
         worker = self._worker
         self._check_open(new_frames=True)
@@ -385,11 +386,12 @@ class Estimator:
 
     def reset(self) -> None:
         """Video and live-stream modes: forget the tracked faces, the filter state and the last timestamp: a new
-        stream (live stream: a frame still waiting is dropped; the one being estimated finishes first)."""
-        if self._worker is not None:
-            self._worker.discard_pending()
+        stream. Live stream: frames handed over before are dropped unless already estimated (the one being
+        estimated may still reach the callback, before anything of the new stream)."""
         with self._lock, self._submit_lock:
-            self._check_open()
+            self._check_open(new_frames=True)
+            if self._worker is not None:
+                self._worker.new_stream()
             self._observer.reset()
             self._smoother.reset()
             self._last_timestamp_ms = None
@@ -438,6 +440,15 @@ class Estimator:
         self.close()
 
     # -- stages ---------------------------------------------------------------------------------------
+    def _live_step(self, frame: np.ndarray, timestamp_ms: float, generation: int) -> LightEstimate | None:
+        """The worker's step: one frame of the live stream, unless :meth:`reset` started a new stream since it was
+        handed over (checked under the lock that reset holds: :class:`~lightest.live_stream.StaleFrame`)."""
+        with self._lock:
+            assert self._worker is not None
+            if generation != self._worker.generation:
+                raise StaleFrame
+            return self._stream_step(frame, timestamp_ms)
+
     def _stream_step(self, frame: np.ndarray, timestamp_ms: float) -> LightEstimate | None:
         """One frame of a stream (video and live-stream modes): the pipeline on the whole frame, then the
         temporal filter."""

@@ -5,9 +5,18 @@ A camera callback must return at once, and a light estimate that arrives late is
 So :class:`LatestFrameWorker` keeps one slot: a frame submitted while another is being estimated waits there,
 and a newer one replaces it (the older is *dropped*: it gets no callback, as MediaPipe may drop frames "to
 lower the overall latency"). One worker thread runs the estimates in submission order and calls the callback
-with ``(result, image, timestamp_ms)``. An exception from the callback (or the estimate) stops the worker; it is
-raised, chained, from the next :meth:`~LatestFrameWorker.submit` or from :meth:`~LatestFrameWorker.close`, so
-it is never lost. :meth:`~LatestFrameWorker.close` lets the frame in flight and the waiting one finish first.
+with ``(result, image, timestamp_ms)``. A frame waits at most for the one ahead of it (its estimate and
+callback).
+
+Streams: :meth:`~LatestFrameWorker.new_stream` drops the waiting frame and starts a new stream generation; every
+frame carries the generation it was handed over in, and a step that finds its frame's stream gone raises
+:class:`StaleFrame`: the frame is dropped too. So no frame of an old stream reaches a new one.
+
+Errors: an exception from the callback or the estimate stops the worker; it is raised, chained, by the next
+:meth:`~LatestFrameWorker.submit` or by :meth:`~LatestFrameWorker.close` (that frame counts as neither delivered
+nor dropped). :meth:`~LatestFrameWorker.close` lets the frame in flight and the waiting one finish first. The
+thread runs until :meth:`~LatestFrameWorker.close`: an owner that is never closed keeps it (and what its step
+refers to) alive.
 """
 
 from __future__ import annotations
@@ -21,12 +30,17 @@ import numpy as np
 if TYPE_CHECKING:
     from lightest.result import LightEstimate
 
-__all__ = ["LatestFrameWorker", "ResultCallback"]
+__all__ = ["LatestFrameWorker", "ResultCallback", "StaleFrame"]
 
 #: ``result_callback(result, image, timestamp_ms)``: the estimate (None: no face), the BGR frame it was made
 #: from (the worker's own copy) and the frame's timestamp.
-ResultCallback = Callable[["LightEstimate | None", np.ndarray, int], None]
-Step = Callable[[np.ndarray, int], "LightEstimate | None"]
+ResultCallback = Callable[["LightEstimate | None", np.ndarray, float], None]
+#: ``step(frame, timestamp_ms, generation)``: the estimate of one frame handed over in stream ``generation``.
+Step = Callable[[np.ndarray, float, int], "LightEstimate | None"]
+
+
+class StaleFrame(Exception):
+    """Raised by a step whose frame belongs to a stream that was replaced since: drop it, no callback."""
 
 
 class LatestFrameWorker:
@@ -35,16 +49,17 @@ class LatestFrameWorker:
     def __init__(self, step: Step, callback: ResultCallback, name: str = "lightest-live-stream") -> None:
         self._step, self._callback = step, callback
         self._cond = threading.Condition()
-        self._pending: tuple[np.ndarray, int] | None = None
+        self._pending: tuple[np.ndarray, float, int] | None = None
         self._stopping = False
         self._error: BaseException | None = None  # raised once, by the next submit or close
         self._failed = False  # the thread stopped on an error
+        self.generation = 0  # the current stream; see new_stream
         self.frames_submitted = 0
         self.frames_dropped = 0
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
-    def submit(self, frame: np.ndarray, timestamp_ms: int) -> None:
+    def submit(self, frame: np.ndarray, timestamp_ms: float) -> None:
         """Queue ``frame`` (the worker's own array: the caller must not change it later) and return at once."""
         with self._cond:
             self._raise_error()
@@ -52,33 +67,37 @@ class LatestFrameWorker:
                 raise RuntimeError("the live stream stopped after an error (raised before); create a new Estimator")
             if self._stopping:
                 raise RuntimeError("this live stream is closed")
-            if self._pending is not None:
-                self.frames_dropped += 1
-            self._pending = (frame, timestamp_ms)
+            self._drop_pending()
+            self._pending = (frame, timestamp_ms, self.generation)
             self.frames_submitted += 1
             self._cond.notify()
 
-    def discard_pending(self) -> None:
-        """Drop the waiting frame, if any (the one in flight still finishes): for a reset between streams."""
+    def new_stream(self) -> None:
+        """Start a new stream: drop the waiting frame; a frame already taken is dropped by its step
+        (:class:`StaleFrame`), since it belongs to the old generation."""
         with self._cond:
-            if self._pending is not None:
-                self._pending = None
-                self.frames_dropped += 1
+            self.generation += 1
+            self._drop_pending()
 
     def close(self) -> None:
         """Finish the frame in flight and the waiting one, stop the thread, and raise a callback's error if one
-        stopped it. From inside the callback it only stops the thread (which cannot wait for itself)."""
+        stopped it. From inside the callback it only stops the thread (which cannot wait for itself) and drops the
+        waiting frame (its owner is closing under it)."""
         inside = threading.current_thread() is self._thread
         with self._cond:
             self._stopping = True
-            if inside and self._pending is not None:  # the estimator closes under it: nothing more can run
-                self._pending = None
-                self.frames_dropped += 1
+            if inside:
+                self._drop_pending()
             self._cond.notify()
         if not inside:
             self._thread.join()
         with self._cond:
             self._raise_error()
+
+    def _drop_pending(self) -> None:
+        if self._pending is not None:
+            self._pending = None
+            self.frames_dropped += 1
 
     def _raise_error(self) -> None:
         if self._error is not None:
@@ -92,13 +111,23 @@ class LatestFrameWorker:
                     self._cond.wait()
                 if self._pending is None:
                     return
-                (frame, timestamp_ms), self._pending = self._pending, None
+                (frame, timestamp_ms, generation), self._pending = self._pending, None
             try:
-                self._callback(self._step(frame, timestamp_ms), frame, timestamp_ms)
-            except BaseException as exc:  # handed to the caller's next call; the stream stops here
+                result = self._step(frame, timestamp_ms, generation)
+            except StaleFrame:
                 with self._cond:
-                    self._error, self._failed = exc, True
-                    if self._pending is not None:
-                        self._pending = None
-                        self.frames_dropped += 1
+                    self.frames_dropped += 1
+                continue
+            except BaseException as exc:  # handed to the caller's next call; the stream stops here
+                self._stop_on(exc)
                 return
+            try:
+                self._callback(result, frame, timestamp_ms)
+            except BaseException as exc:
+                self._stop_on(exc)
+                return
+
+    def _stop_on(self, exc: BaseException) -> None:
+        with self._cond:
+            self._error, self._failed = exc, True
+            self._drop_pending()

@@ -23,7 +23,8 @@ __all__ = ["LightSmoother", "OneEuroFilter", "SmoothingOptions"]
 
 @dataclass(frozen=True)
 class SmoothingOptions:
-    """How :meth:`lightest.Estimator.estimate_for_video` filters its answers.
+    """How :meth:`lightest.Estimator.estimate_for_video` (and the live stream's ``estimate_async``) filter their
+    answers.
 
     Attributes:
         enabled: filter at all (False: every frame's own estimate, but still the hold below).

@@ -163,7 +163,7 @@ def test_worker_counts_every_frame_once():
     seen: list[int] = []
     release = threading.Event()
 
-    def step(frame: np.ndarray, timestamp_ms: int) -> None:
+    def step(frame: np.ndarray, timestamp_ms: float, generation: int) -> None:
         release.wait(timeout=30)
 
     worker = LatestFrameWorker(step, lambda result, image, t: seen.append(t))
@@ -175,3 +175,69 @@ def test_worker_counts_every_frame_once():
     worker.close()
     assert len(seen) + worker.frames_dropped == worker.frames_submitted == 100
     assert seen == sorted(seen) and seen[-1] == 99
+
+
+def test_reset_drops_the_old_streams_frames(example_image):
+    """A frame waiting when reset() comes is dropped; the new stream's frames follow, timestamps from 0 again."""
+    got = Collector()
+    est = Estimator(running_mode="live_stream", result_callback=got)
+    got.gate.clear()
+    est.estimate_async(example_image, 1000)
+    assert got.entered.wait(timeout=30)  # frame 1000 is in its callback
+    est.estimate_async(example_image, 1033)  # waits
+    est.reset()
+    est.estimate_async(np.zeros_like(example_image), 0)  # the new stream: a frame without a face
+    got.gate.set()
+    est.close()
+    assert [c[2] for c in got.calls] == [1000, 0]
+    assert got.calls[1][0] is None  # nothing held over from the old stream's face
+    assert est.frames_dropped == 1
+
+
+def test_worker_drops_stale_frames_silently():
+    """The worker's contract without a model: a step raising StaleFrame drops its frame, no callback."""
+    from lightest.live_stream import StaleFrame
+
+    seen: list[float] = []
+    delivered, stepped = threading.Event(), threading.Event()
+
+    def step(frame: np.ndarray, timestamp_ms: float, generation: int) -> None:
+        stepped.set()
+        if timestamp_ms == 1:
+            raise StaleFrame
+
+    def callback(result: object, image: np.ndarray, timestamp_ms: float) -> None:
+        seen.append(timestamp_ms)
+        delivered.set()
+
+    worker = LatestFrameWorker(step, callback)
+    frame = np.zeros((4, 4, 3), np.uint8)
+    worker.submit(frame, 0)
+    assert delivered.wait(timeout=30)
+    stepped.clear()
+    worker.submit(frame, 1)
+    assert stepped.wait(timeout=30)
+    worker.submit(frame, 2)
+    worker.close()
+    assert seen == [0, 2] and worker.frames_dropped == 1 and worker.frames_submitted == 3
+
+
+def test_an_estimate_error_is_raised_by_the_next_call():
+    def step(frame: np.ndarray, timestamp_ms: float, generation: int) -> None:
+        raise ZeroDivisionError("estimate failed")
+
+    worker = LatestFrameWorker(step, lambda result, image, t: None)
+    worker.submit(np.zeros((4, 4, 3), np.uint8), 0)
+    worker._thread.join(timeout=30)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError") as info:
+        worker.submit(np.zeros((4, 4, 3), np.uint8), 1)
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+    worker.close()  # raised already: quiet
+
+
+def test_every_sync_call_is_refused_in_live_stream_mode(example_image, tmp_path):
+    with Estimator(running_mode="live_stream", result_callback=lambda *a: None) as est:
+        with pytest.raises(ValueError, match="estimate_path"):
+            est.estimate_path(tmp_path / "face.png")
+        with pytest.raises(ValueError, match="estimate_timed"):
+            est.estimate_timed(example_image)
