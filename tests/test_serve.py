@@ -236,6 +236,40 @@ def test_estimate_example(server: tuple[str, int]) -> None:
     assert np.allclose(face["three"]["light_position"], face["estimate"]["direction"], atol=1e-5)
 
 
+def test_webcam_frames_are_tracked_and_filtered(server: tuple[str, int]) -> None:
+    """Frames with ?stream=&timestamp_ms= go through video mode: the same answers as estimate_for_video."""
+    from lightest import Estimator
+
+    image = cv2.imread(str(EXAMPLE))
+    frames_ = [np.roll(image, s, axis=1) for s in (0, 2, 1)]
+    got = []
+    for i, frame in enumerate(frames_):
+        data = cv2.imencode(".png", frame)[1].tobytes()
+        status, _, body = _request(server, "POST", f"/api/estimate?stream=test1&timestamp_ms={33 * i}", data)
+        assert status == 200, body
+        (face,) = json.loads(body)["faces"]
+        assert len(face["landmarks"]) == 468 and len(face["pose"]["matrix"]) == 16
+        got.append(face["estimate"]["direction"])
+    with Estimator(running_mode="video") as est:
+        want = [est.estimate_for_video(f, 33 * i).direction for i, f in enumerate(frames_)]
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    # the filter holds the last light over a frame without a face, as video mode does
+    blank = cv2.imencode(".png", np.full((480, 640, 3), 90, np.uint8))[1].tobytes()
+    status, _, body = _request(server, "POST", "/api/estimate?stream=test1&timestamp_ms=100", blank)
+    assert status == 200 and json.loads(body)["faces"][0]["estimate"]["direction"] == pytest.approx(got[-1])
+    # a timestamp that does not increase is refused; a new stream id starts again
+    data = cv2.imencode(".png", image)[1].tobytes()
+    status, _, body = _request(server, "POST", "/api/estimate?stream=test1&timestamp_ms=50", data)
+    assert status == 400 and "increase monotonically" in json.loads(body)["error"]
+    status, _, body = _request(server, "POST", "/api/estimate?stream=test2&timestamp_ms=0", data)
+    assert status == 200 and len(json.loads(body)["faces"]) == 1
+    for query, message in (("stream=test2", "finite number"), ("timestamp_ms=5", "needs ?stream="),
+                           ("stream=a%20b&timestamp_ms=5", "needs ?stream="),
+                           ("stream=test2&timestamp_ms=nan", "finite number")):  # fmt: skip
+        status, _, body = _request(server, "POST", f"/api/estimate?{query}", data)
+        assert status == 400 and message in json.loads(body)["error"], query
+
+
 def test_no_face(server: tuple[str, int]) -> None:
     data = cv2.imencode(".png", np.full((120, 160, 3), 90, np.uint8))[1].tobytes()
     status, _, body = _request(server, "POST", "/api/estimate", data)

@@ -293,8 +293,10 @@ async function loadFaceModel() {
   if (!faceModel) faceModel = await (await fetch("/api/face-model")).json();
 }
 
-async function estimate(blob) {
-  const response = await fetch("/api/estimate", { method: "POST", body: blob, headers: { "Content-Type": "application/octet-stream" } });
+// A webcam frame goes with its stream's id and timestamp: the server tracks the face and filters the light.
+async function estimate(blob, frame = null) {
+  const query = frame ? `?stream=${frame.stream}&timestamp_ms=${frame.timestampMs}` : "";
+  const response = await fetch(`/api/estimate${query}`, { method: "POST", body: blob, headers: { "Content-Type": "application/octet-stream" } });
   const body = await response.json().catch(() => ({ error: `server answered ${response.status}` }));
   if (!response.ok) throw new Error(body.error || `server answered ${response.status}`);
   return body;
@@ -310,11 +312,12 @@ function showPhoto(url) {
   });
 }
 
-async function usePhoto(blob, sidecar, live = false) {
+async function usePhoto(blob, sidecar, frame = null) {
+  const live = frame !== null;
   if (!live) setState("loading", "Estimating the light…");
   try {
     await loadFaceModel();
-    const result = await estimate(blob);
+    const result = await estimate(blob, frame);
     const url = URL.createObjectURL(blob);
     await showPhoto(url);
     $("frame").hidden = false;
@@ -378,13 +381,17 @@ function stopWebcam() {
 async function webcamLoop() {
   const video = $("video");
   const grab = document.createElement("canvas");
+  const id = `cam${Date.now().toString(36)}${Math.floor(Math.random() * 1e9).toString(36)}`;  // a new stream
+  let last = -1;
   while (stream) {
     if (video.videoWidth) {
       grab.width = video.videoWidth; grab.height = video.videoHeight;
+      const timestampMs = Math.max(last + 1, Math.round(performance.now()));
+      last = timestampMs;
       grab.getContext("2d").drawImage(video, 0, 0);
       const blob = await new Promise((r) => grab.toBlob(r, "image/jpeg", 0.9));
       if (!stream) break;
-      await usePhoto(blob, null, true);
+      await usePhoto(blob, null, { stream: id, timestampMs });
     } else {
       await new Promise((r) => setTimeout(r, 100));
     }
