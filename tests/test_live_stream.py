@@ -21,7 +21,7 @@ class Collector:
         self.gate = threading.Event()
         self.gate.set()
 
-    def __call__(self, result: object, image: np.ndarray, timestamp_ms: int) -> None:
+    def __call__(self, result: object, image: np.ndarray, timestamp_ms: float) -> None:
         self.entered.set()
         self.gate.wait(timeout=30)
         self.calls.append((result, image, timestamp_ms))
@@ -112,11 +112,12 @@ def test_bad_calls_fail_at_once_in_the_callers_thread(example_image):
         image_mode.estimate_async(example_image, 0)
 
 
-def test_a_callback_error_is_raised_by_the_next_call(example_image):
-    def broken(result: object, image: np.ndarray, timestamp_ms: int) -> None:
-        raise KeyError("app bug")
+def broken_callback(result: object, image: np.ndarray, timestamp_ms: float) -> None:
+    raise KeyError("app bug")
 
-    est = Estimator(running_mode="live_stream", result_callback=broken)
+
+def test_a_callback_error_is_raised_by_the_next_call(example_image):
+    est = Estimator(running_mode="live_stream", result_callback=broken_callback)
     est.estimate_async(example_image, 0)
     est._worker._thread.join(timeout=30)  # the worker stops on the error
     with pytest.raises(RuntimeError, match="result_callback or estimate raised KeyError") as info:
@@ -130,10 +131,7 @@ def test_a_callback_error_is_raised_by_the_next_call(example_image):
 
 
 def test_close_raises_an_error_nobody_saw(example_image):
-    def broken(result: object, image: np.ndarray, timestamp_ms: int) -> None:
-        raise KeyError("app bug")
-
-    est = Estimator(running_mode="live_stream", result_callback=broken)
+    est = Estimator(running_mode="live_stream", result_callback=broken_callback)
     est.estimate_async(example_image, 0)
     with pytest.raises(RuntimeError, match="KeyError"):
         est.close()
@@ -145,7 +143,7 @@ def test_close_from_inside_the_callback_does_not_hang(example_image):
     holder: dict[str, Estimator] = {}
     done = threading.Event()
 
-    def close_now(result: object, image: np.ndarray, timestamp_ms: int) -> None:
+    def close_now(result: object, image: np.ndarray, timestamp_ms: float) -> None:
         holder["est"].close()
         done.set()
 
