@@ -44,9 +44,12 @@ class LightPointSet:
 
     @cached_property
     def mirror_index(self) -> np.ndarray:
-        """For a vertex set on the 468-point mesh: position in this set of each point's left-right mirror."""
+        """For a vertex set on the 468-point mesh: position in this set of each point's left-right mirror (a
+        permutation of ``range(len(self))``: the light-head graph reads the mirror image's features through it)."""
         if not (self.is_vertex_set and self.scheme == "mediapipe468"):
             raise ValueError(f"light-point set {self.name!r} has no mesh mirror table")
+        if len(np.unique(self.a)) != len(self.a):
+            raise ValueError(f"light-point set {self.name!r} names a vertex twice: its mirror is not a permutation")
         where = {int(v): k for k, v in enumerate(self.a)}
         mirrored = mesh_mirror()[self.a]
         if not all(int(v) in where for v in mirrored):

@@ -99,3 +99,14 @@ def test_mirror_table_matches_a_mirrored_image(example_image):
     mirrored_b[:, 0] = w - 1 - mirrored_b[:, 0]
     face = np.ptp(a[:, 0])
     assert np.median(np.linalg.norm(mirrored_b[:, :2] - a[:, :2], axis=1)) < 0.03 * face
+
+
+def test_mirror_index_is_a_permutation_or_refused():
+    from lightest.lightpoints import LightPointSet
+
+    s = get_light_point_set("mesh-v1")
+    assert sorted(s.mirror_index.tolist()) == list(range(len(s)))
+    twice = np.concatenate([s.a, s.a[:1]])
+    repeated = LightPointSet("repeated", "mediapipe468", twice, twice, np.zeros(len(twice)))
+    with pytest.raises(ValueError, match="names a vertex twice"):
+        repeated.mirror_index  # noqa: B018
