@@ -65,6 +65,10 @@ def estimate_row(est: Estimator, image: str) -> dict[str, Any]:
     return {"image": image, "face": True, **result.to_dict()}
 
 
+#: How every row's line begins (``json.dumps`` of a dict whose first key is ``image``).
+_ROW_START = b'{"image": '
+
+
 class ResultsFile:
     """The output JSON Lines file: the rows already there, and durable appends of whole rows.
 
@@ -103,8 +107,6 @@ class ResultsFile:
         except OSError as exc:
             raise ValueError(f"--out {self.path}: cannot read: {exc.strerror or exc}") from exc
         keep = data.rfind(b"\n") + 1  # a last line without its newline is a torn write
-        if keep < len(data):
-            os.ftruncate(self._fd, keep)
         rows: dict[str, dict[str, Any]] = {}
         for number, line in enumerate(data[:keep].splitlines(), start=1):
             try:
@@ -114,7 +116,12 @@ class ResultsFile:
             if not isinstance(row, dict) or not isinstance(row.get("image"), str):
                 raise ValueError(f"--out {self.path}: line {number} is not a lightest batch row; use another file")
             rows[row["image"]] = row
-        return rows, len(data) - keep
+        torn = data[keep:]
+        if torn:  # cut only what a torn write of a row can be: a file that is not ours is left as it was
+            if not (torn.startswith(_ROW_START) or _ROW_START.startswith(torn)):
+                raise ValueError(f"--out {self.path}: its last line is not a lightest batch row; use another file")
+            os.ftruncate(self._fd, keep)
+        return rows, len(torn)
 
     def append(self, row: dict[str, Any]) -> None:
         """Write ``row`` as one line with a single ``write``, then ``fsync``: it is on disk whole or not at all."""

@@ -107,6 +107,19 @@ def test_unusable_output_is_a_one_line_error(folder: Path, tmp_path: Path, make,
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("content", [
+    b"line 1\nline 2\nimportant last line without newline",  # notes whose last line has no newline
+    b"no newline at all",
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",  # a photo given as --out by mistake
+])  # fmt: skip
+def test_a_file_that_is_not_batch_output_is_left_untouched(folder: Path, tmp_path: Path, content: bytes):
+    out = tmp_path / "precious.txt"
+    out.write_bytes(content)
+    proc = _batch(str(folder / "face_00000.jpg"), "--out", str(out))
+    assert proc.returncode == 2 and "is not a lightest batch row" in proc.stderr
+    assert out.read_bytes() == content
+
+
 def test_a_second_writer_is_refused(folder: Path, tmp_path: Path):
     out = tmp_path / "out.jsonl"
     with open(out, "a") as held:
