@@ -82,8 +82,24 @@ def input_typicality(z: np.ndarray) -> float:
     return float(np.exp(-0.5 * d2 / TYPICALITY_SCALE**2))
 
 
+#: Video and live stream: a face whose box overlaps the last frame's face by at least this intersection over
+#: union is the same face (followed, its light filtered on); otherwise the largest face, filtered afresh.
+SAME_FACE_IOU = 0.3
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two ``(x, y, width, height)`` boxes."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    inter = max(0, w) * max(0, h)
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
 def _check_timestamp(timestamp_ms: object) -> None:
-    if not isinstance(timestamp_ms, (int, float, np.integer, np.floating)) or not np.isfinite(timestamp_ms):
+    if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, (int, float, np.integer, np.floating)):
+        raise ValueError(f"timestamp_ms must be a finite number of milliseconds, got {timestamp_ms!r}")
+    if not np.isfinite(timestamp_ms):
         raise ValueError(f"timestamp_ms must be a finite number of milliseconds, got {timestamp_ms!r}")
 
 
@@ -218,6 +234,7 @@ class Estimator:
             num_threads=options.num_threads,
             max_faces=options.max_faces,
         )
+        self._stream_box: tuple[int, int, int, int] | None = None  # video / live stream: the face followed
         self._submit_lock = threading.Lock()  # live stream: the timestamp check, without waiting for a frame
         self._closing = False
         self._worker: LatestFrameWorker | None = None
@@ -395,6 +412,7 @@ class Estimator:
             self._observer.reset()
             self._smoother.reset()
             self._last_timestamp_ms = None
+            self._stream_box = None
 
     def close(self) -> None:
         """Release the LiteRT interpreters; later calls raise ``RuntimeError``. Safe to call twice.
@@ -450,11 +468,23 @@ class Estimator:
             return self._stream_step(frame, timestamp_ms)
 
     def _stream_step(self, frame: np.ndarray, timestamp_ms: float) -> LightEstimate | None:
-        """One frame of a stream (video and live-stream modes): the pipeline on the whole frame, then the
-        temporal filter."""
+        """One frame of a stream (video and live-stream modes): the face that continues the stream's last one
+        (the largest when none does: :data:`SAME_FACE_IOU`), its light, then the temporal filter, which starts
+        afresh when the face is another one (one face's light is not blended into another's)."""
+        bgr = to_bgr(frame)
         with self._lock:
             self._check_open()
-            return self._smoother.update(self._run(frame)[0], float(timestamp_ms))
+            faces = self._observer.detect_all(bgr)
+            last = self._stream_box
+            face = max(faces, key=lambda f: _iou(f.box, last), default=None) if last is not None else None
+            if face is None or _iou(face.box, last) < SAME_FACE_IOU:
+                face = faces[0] if faces else None
+                if face is not None and last is not None:
+                    self._smoother.reset()
+            result = None if face is None else self._estimate_face(bgr, face)
+            if face is not None:
+                self._stream_box = face.box
+            return self._smoother.update(result, float(timestamp_ms))
 
     def _run(self, image: np.ndarray) -> tuple[LightEstimate | None, StageTimes]:
         bgr = to_bgr(image)
