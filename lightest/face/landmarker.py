@@ -66,6 +66,10 @@ ROBUST_RETRY_PAD = 0.5
 #: Yale B faces the retries rescued, the lowest first score was 0.0013; on a third of the posed faces, 2 of
 #: 89 rescued faces scored below it).
 RETRY_MIN_PRESENCE = 1e-3
+#: ``max_faces == 1``: a short-range detection scoring below this also asks the full-range model, and the better
+#: scored of the two is meshed. Short range is unsure at the edge of its range (a face ~15 % of a wide frame's
+#: width), where its eye keypoints, which rotate the mesh's crop, can be far off.
+WEAK_DETECTION = 0.75
 #: A tracked face is the same face as a detection overlapping it this much (box IoU).
 SAME_FACE_IOU = 0.5
 #: ``max_faces > 1``: full range also runs on square tiles of this side (a 50 px face spans ~15 px of the
@@ -202,7 +206,7 @@ class FaceMeshLandmarker:
         self.detector_runs += 1
         pad = ROBUST_PAD if self.robust else 0.0
         found = self._short.detect(bgr, pad=pad, equalise=self.robust)
-        if self.max_faces == 1 and found:
+        if self.max_faces == 1 and found and found[0].score >= WEAK_DETECTION:
             return found
         found = found + self._full.detect(bgr)
         self.detector_runs += 1
