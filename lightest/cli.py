@@ -17,6 +17,7 @@ import glob
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,9 +40,9 @@ __all__ = ["EXIT_BROKEN_PIPE", "EXIT_FAILED_IMAGES", "EXIT_OK", "EXIT_USAGE", "I
 EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE, EXIT_BROKEN_PIPE = 0, 1, 2, 141
 #: File endings read from directories (and written by ``--overlay``), lower case.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pbm", ".tif", ".tiff", ".webp")
-#: Columns of ``--csv``.
+#: Columns of ``--csv`` (``error``: why an image could not be read; empty otherwise).
 CSV_COLUMNS = ("image", "face", "azimuth_deg", "elevation_deg", "dir_x", "dir_y", "dir_z", "ambient",
-               "intensity", "confidence", "box_x", "box_y", "box_w", "box_h", "method")  # fmt: skip
+               "intensity", "confidence", "box_x", "box_y", "box_w", "box_h", "method", "error")  # fmt: skip
 
 
 class UsageError(ValueError):
@@ -72,7 +73,6 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument(
         "--overlay",
         metavar="OUT",
-        type=Path,
         help="write an annotated image: a file (.png, .jpg, ...) for one input, a directory for several",
     )
     est.add_argument("--points", action="store_true", help="with --overlay: also draw the sampled light-points")
@@ -121,23 +121,48 @@ def _expand(names: Sequence[str], recursive: bool) -> list[Path]:
     return out
 
 
-def _overlay_target(out: Path | None, count: int) -> Path | None:
-    """Check ``--overlay`` before any work: a writable image file for one input, a directory for several."""
+def _overlay_targets(out: str | None, paths: list[Path]) -> dict[Path, Path]:
+    """Where each input's overlay goes, checked before any work: a writable image file for one input (unless
+    ``out`` is a directory or ends in a slash), else ``<stem>_overlay.png`` files in the directory ``out`` (two
+    inputs with one stem get ``_2``, ``_3``, ... in input order). No overlay may replace an input image."""
     if out is None:
-        return None
-    as_file = count == 1 and not out.is_dir()
-    if as_file and out.suffix.lower() not in IMAGE_SUFFIXES:
-        raise UsageError(f"--overlay {out}: unknown image type {out.suffix or '(none)'}; use one of {IMAGE_SUFFIXES}")
-    if not as_file and out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
-        raise UsageError(f"--overlay {out} is one file, but there are {count} images: give a directory")
-    directory = out.parent if as_file else out
+        return {}
+    target = Path(out)
+    as_file = len(paths) == 1 and not target.is_dir() and not out.endswith(("/", os.sep))
+    if as_file and target.suffix.lower() not in IMAGE_SUFFIXES:
+        raise UsageError(f"--overlay {out}: unknown image type {target.suffix or '(none)'}; use one of "
+                         f"{IMAGE_SUFFIXES} (or end it with / for a directory)")  # fmt: skip
+    if not as_file and target.suffix.lower() in IMAGE_SUFFIXES and not target.is_dir():
+        raise UsageError(f"--overlay {out} is one file, but there are {len(paths)} images: give a directory")
+    directory = target.parent if as_file else target
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--overlay {out}: cannot create {directory}: {exc.strerror or exc}") from exc
-    if not os.access(directory, os.W_OK):
-        raise UsageError(f"--overlay {out}: {directory} is not writable")
-    return out if as_file else None
+    try:
+        with tempfile.TemporaryFile(dir=directory):  # what os.access says is not always what a write does
+            pass
+    except OSError as exc:
+        raise UsageError(f"--overlay {out}: cannot write into {directory}: {exc.strerror or exc}") from exc
+    targets: dict[Path, Path] = {}
+    taken: set[Path] = set()
+    for path in paths:
+        name = target if as_file else directory / f"{path.stem}_overlay.png"
+        n = 1
+        while name in taken:
+            n += 1
+            name = directory / f"{path.stem}_{n}_overlay.png"
+        taken.add(name)
+        targets[path] = name
+    inputs = {_same_file_key(p) for p in paths}
+    for name in taken:
+        if _same_file_key(name) in inputs:
+            raise UsageError(f"--overlay would write {name}, which is one of the input images")
+    return targets
+
+
+def _same_file_key(path: Path) -> Path:
+    return Path(os.path.realpath(path))
 
 
 def _record(where: dict[str, Any], result: LightEstimate | None, full: bool) -> dict[str, Any]:
@@ -147,13 +172,13 @@ def _record(where: dict[str, Any], result: LightEstimate | None, full: bool) -> 
     return {**where, "face": True, **result.to_dict(full=full)}
 
 
-def _csv_row(where: list[Any], result: LightEstimate | None) -> list[Any]:
+def _csv_row(where: list[Any], result: LightEstimate | None, error: str = "") -> list[Any]:
     """A CSV row: the ``where`` columns, then :data:`CSV_COLUMNS` after ``image``."""
     if result is None:
-        return [*where, False] + [""] * (len(CSV_COLUMNS) - 2)
+        return [*where, False] + [""] * (len(CSV_COLUMNS) - 3) + [error]
     d = result.to_dict()
     return [*where, True, d["azimuth_deg"], d["elevation_deg"], *d["direction"], d["ambient"], d["intensity"],
-            d["confidence"], *d["face_box"], d["method"]]  # fmt: skip
+            d["confidence"], *d["face_box"], d["method"], ""]  # fmt: skip
 
 
 class _Progress:
@@ -171,6 +196,7 @@ class _Progress:
             self.stream.flush()
 
     def close(self) -> None:
+        """Clear the line (before anything else is written to the same terminal, and at the end)."""
         if self.enabled:
             self.stream.write("\r" + " " * 72 + "\r")
             self.stream.flush()
@@ -198,25 +224,27 @@ def _estimate(args: argparse.Namespace) -> int:
     if args.points and args.overlay is None:
         raise UsageError("--points goes with --overlay")
     paths = _expand(args.images, args.recursive)
-    overlay_file = _overlay_target(args.overlay, len(paths))
+    overlays = _overlay_targets(args.overlay, paths)
     failures = 0
     writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
     if writer is not None:
         writer.writerow(CSV_COLUMNS)
     progress = _Progress(len(paths), sys.stderr)
+    shared_terminal = sys.stdout.isatty()  # the progress line must be cleared before each result line
     with Estimator(method=args.method, landmarks=args.landmarks, model_path=args.model) as est:
-        for done, (path, image, result, error) in enumerate(_results(est, paths, args.overlay is not None), start=1):
-            progress(done, path.name)
-            if error is not None:
-                failures += 1
+        for done, (path, image, result, error) in enumerate(_results(est, paths, bool(overlays)), start=1):
+            if shared_terminal or error is not None:
                 progress.close()
+            failures += error is not None or result is None
+            if error is not None:
                 print(f"{path}: error: {error}", file=sys.stderr)
-                continue
-            failures += result is None
             if args.json:
-                print(json.dumps(_record({"image": str(path)}, result, args.full)))
+                row = _record({"image": str(path)}, result, args.full)
+                print(json.dumps(row if error is None else {**row, "error": error}))
             elif writer is not None:
-                writer.writerow(_csv_row([str(path)], result))
+                writer.writerow(_csv_row([str(path)], result, error or ""))
+            elif error is not None:
+                pass
             elif result is None:
                 print(f"{path}: no face")
             else:
@@ -224,10 +252,11 @@ def _estimate(args: argparse.Namespace) -> int:
                     f"{path}: azimuth {result.azimuth_deg:+7.2f} deg  elevation {result.elevation_deg:+7.2f} deg  "
                     f"confidence {result.confidence:.2f}  ({result.method})"
                 )
-            if args.overlay is not None and result is not None:
-                out = overlay_file or args.overlay / f"{path.stem}_overlay.png"
+            if overlays and result is not None:
+                out = overlays[path]
                 if not cv2.imwrite(str(out), draw_overlay(image, result, OverlayOptions(points=args.points))):
                     raise OSError(f"could not write overlay {out}")
+            progress(done, path.name)
     progress.close()
     return EXIT_FAILED_IMAGES if failures else EXIT_OK
 

@@ -78,7 +78,7 @@ class LightEstimate:
         return frames.angles_from_direction(np.asarray(self.direction))[1]
 
     def to_dict(self, full: bool = False) -> dict[str, Any]:
-        """JSON-ready dict (plain floats, ints and lists) with the derived angles included: about 1 KB.
+        """JSON-ready dict (plain floats, ints and lists) with the derived angles included: about 0.5 KB.
 
         ``full=True`` adds the ``landmarks`` and ``light_points`` arrays (about 25 KB more).
         """

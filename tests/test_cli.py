@@ -1,3 +1,4 @@
+import csv
 import json
 import subprocess
 import sys
@@ -157,3 +158,60 @@ def test_progress_only_on_a_terminal(terminal):
     os.close(main_fd)
     assert proc.returncode == 0 and len(proc.stdout.decode().splitlines()) == 2
     assert ("[2/2]" in shown) is terminal
+
+
+def test_progress_is_cleared_before_each_result_on_a_shared_terminal():
+    """stdout and stderr on one terminal: every result line starts clean, not after a progress line."""
+    import os
+    import pty
+
+    main_fd, child_fd = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "lightest.cli", "estimate", str(EXAMPLE), str(EXAMPLE),
+                             "--method", "physics"], stdout=child_fd, stderr=child_fd)  # fmt: skip
+    os.close(child_fd)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main_fd)
+    assert proc.wait(timeout=120) == 0
+    text = shown.decode().replace("\r\n", "\n")  # the terminal turns each newline into CR LF
+    lines = [line.split("\r")[-1] for line in text.split("\n") if "azimuth" in line]
+    assert len(lines) == 2 and all(line.startswith(str(EXAMPLE)) for line in lines), shown
+
+
+def test_overlays_of_same_named_images_do_not_overwrite_each_other(capsys, tmp_path):
+    (tmp_path / "sub").mkdir()
+    for where in (tmp_path / "a.png", tmp_path / "sub" / "a.png"):
+        where.write_bytes(EXAMPLE.read_bytes())
+    out = tmp_path / "ov"
+    assert main(["estimate", str(tmp_path), "-r", "--overlay", str(out), "--method", "physics"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a_2_overlay.png", "a_overlay.png"]
+
+
+def test_an_overlay_never_replaces_an_input_and_a_slash_means_a_directory(capsys, tmp_path):
+    image = tmp_path / "face.png"
+    image.write_bytes(EXAMPLE.read_bytes())
+    assert main(["estimate", str(image), "--overlay", str(image)]) == 2
+    assert "one of the input images" in capsys.readouterr().err
+    assert image.read_bytes() == EXAMPLE.read_bytes()
+    assert main(["estimate", str(image), "--overlay", str(tmp_path / "new") + "/", "--method", "physics"]) == 0
+    assert (tmp_path / "new" / "face_overlay.png").is_file()
+
+
+def test_json_and_csv_have_a_row_for_an_unreadable_image(capsys, tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not an image")
+    assert main(["estimate", str(bad), str(EXAMPLE), "--json", "--method", "physics"]) == 1
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["image"] == str(bad) and rows[0]["face"] is False and "not an image" in rows[0]["error"]
+    assert rows[1]["face"] is True and "error" not in rows[1]
+    assert main(["estimate", str(bad), str(EXAMPLE), "--csv", "--method", "physics"]) == 1
+    table = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert table[0][-1] == "error" and "not an image" in table[1][-1] and table[2][-1] == ""
+    assert all(len(row) == len(table[0]) for row in table)
