@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lightest",
         description="Where does the light on a face come from?",
-        epilog="exit status: 0 all images estimated, 1 some image had no face or could not be read, 2 usage error",
+        epilog="exit status: 2 a usage error, 141 stdout's reader went away; 0 and 1 per command (its --help)",
     )
     parser.add_argument("--version", action="version", version=f"lightest {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     vid_out.add_argument("--csv", action="store_true", help="CSV with a header row")
     vid.add_argument("--full", action="store_true", help="with --json: add all landmarks and light-points")
     vid.add_argument("--every", type=int, default=1, metavar="N", help="estimate every N-th frame (default 1)")
-    vid.add_argument("--no-smoothing", action="store_true", help="each frame's own estimate, unfiltered")
+    vid.add_argument("--no-smoothing", action="store_true",
+                     help="each frame's own estimate: no filter, and no hold of the last one over frames without "
+                     "a face (by default held for 0.5 s)")  # fmt: skip
     vid.add_argument("--method", choices=METHODS, default="auto", help="default: bundled model, else physics")
     vid.add_argument("--model", type=Path, help="a .tflite model (with its .card.json) to use")
     add_serve_parser(sub)
@@ -267,7 +269,7 @@ def _video(args: argparse.Namespace) -> int:
     if args.every < 1:
         raise UsageError(f"--every must be at least 1, got {args.every}")
     total = frame_count(args.video)
-    smoothing = SmoothingOptions(enabled=not args.no_smoothing)
+    smoothing = SmoothingOptions(enabled=False, hold_ms=0.0) if args.no_smoothing else SmoothingOptions()
     writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
     progress = _Progress(None if total is None else -(-total // args.every), sys.stderr)
     found = 0

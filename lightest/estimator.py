@@ -10,6 +10,8 @@ how training builds its features.
 from __future__ import annotations
 
 import json
+import logging
+import numbers
 import os
 import threading
 import time
@@ -52,6 +54,7 @@ RUNNING_MODES = ("image", "video", "live_stream")
 #: Light-point set the physics estimator samples.
 PHYSICS_LIGHT_POINTS = "mesh-v1"
 _GRAY = np.ones(3)
+_log = logging.getLogger("lightest")
 
 
 #: The bundled model each landmark backend uses by default (``lightest/models``): the light head on the mesh,
@@ -161,10 +164,11 @@ class EstimatorOptions:
             raise ValueError(f"landmarks must be one of {BACKENDS}, got {self.landmarks!r}")
         if self.running_mode not in RUNNING_MODES:
             raise ValueError(f"running_mode must be one of {RUNNING_MODES}, got {self.running_mode!r}")
-        if not isinstance(self.num_threads, int) or self.num_threads < 1:
-            raise ValueError(f"num_threads must be a positive int, got {self.num_threads!r}")
-        if not isinstance(self.max_faces, int) or self.max_faces < 1:
-            raise ValueError(f"max_faces must be a positive int, got {self.max_faces!r}")
+        for name in ("num_threads", "max_faces"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            object.__setattr__(self, name, int(value))
         if not isinstance(self.smoothing, SmoothingOptions):
             raise ValueError(f"smoothing must be a SmoothingOptions, got {type(self.smoothing).__name__}")
         if self.running_mode == "live_stream" and not callable(self.result_callback):
@@ -204,6 +208,11 @@ class Estimator:
     """
 
     def __init__(self, options: EstimatorOptions | None = None, **overrides: Any) -> None:
+        if options is not None and not isinstance(options, EstimatorOptions):
+            raise TypeError(
+                f"options must be an EstimatorOptions, got {options!r}: pass settings by name, "
+                "e.g. Estimator(running_mode='video')"
+            )
         options = replace(options or EstimatorOptions(), **overrides)
         self.options = options
         self._lock = threading.RLock()
@@ -454,8 +463,13 @@ class Estimator:
     def __enter__(self) -> Estimator:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            self.close()
+        except RuntimeError:  # a live-stream callback's error: the block's own exception matters more
+            if exc is None:
+                raise
+            _log.exception("closing the Estimator after an exception in its with block also failed")
 
     # -- stages ---------------------------------------------------------------------------------------
     def _live_step(self, frame: np.ndarray, timestamp_ms: float, generation: int) -> LightEstimate | None:

@@ -10,6 +10,7 @@ the sphere), the ambient share and the intensity together; the SH are rebuilt fr
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -41,6 +42,10 @@ class SmoothingOptions:
     hold_ms: float = 500.0
 
     def __post_init__(self) -> None:
+        for name in ("min_cutoff_hz", "beta", "derivative_cutoff_hz", "hold_ms"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
         for name in ("min_cutoff_hz", "derivative_cutoff_hz"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from lightest.estimator import Estimator
+from lightest.litert import quiet_native_stderr
 from lightest.result import LightEstimate
 
 __all__ = ["DEFAULT_FPS", "VideoFrame", "estimate_video", "frame_count", "read_frames"]
@@ -40,7 +41,8 @@ def _open(path: str | os.PathLike[str]) -> cv2.VideoCapture:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p} does not exist" if not p.exists() else f"{p} is not a file")
-    capture = cv2.VideoCapture(str(p))
+    with quiet_native_stderr():  # FFmpeg's own complaints about a bad file would otherwise reach the terminal
+        capture = cv2.VideoCapture(str(p))
     if not capture.isOpened():
         capture.release()
         raise ValueError(f"{p} is not a video OpenCV can open")

@@ -63,6 +63,30 @@ def test_options_are_checked():
         SmoothingOptions(hold_ms=-1)
     with pytest.raises(ValueError, match="smoothing must be a SmoothingOptions"):
         EstimatorOptions(smoothing={"beta": 1})
+    for name in ("beta", "min_cutoff_hz", "hold_ms"):
+        with pytest.raises(ValueError, match=f"{name} must be a finite number"):
+            SmoothingOptions(**{name: float("nan")})
+    assert SmoothingOptions(beta=np.float32(1.0)).beta == 1.0
+
+
+def test_estimator_options_take_numpy_ints_and_refuse_positional_strings():
+    assert EstimatorOptions(max_faces=np.int64(3), num_threads=np.int32(2)).max_faces == 3
+    with pytest.raises(ValueError, match="max_faces must be a positive int"):
+        EstimatorOptions(max_faces=True)
+    with pytest.raises(TypeError, match="pass settings by name"):
+        Estimator("video")
+
+
+def test_leaving_with_keeps_the_blocks_own_exception(example_image):
+    """A live-stream callback failed and the block raised too: the block's exception is what propagates."""
+
+    def broken(result: object, image: np.ndarray, timestamp_ms: float) -> None:
+        raise KeyError("callback bug")
+
+    with pytest.raises(ZeroDivisionError), Estimator(running_mode="live_stream", result_callback=broken) as est:
+        est.estimate_async(example_image, 0)
+        est._worker._thread.join(timeout=30)
+        raise ZeroDivisionError("the app's own error")
 
 
 def test_estimate_for_video_contract(example_image):

@@ -115,3 +115,14 @@ def test_a_closed_pipe_ends_the_command_quietly(clip):
     assert proc.wait(timeout=120) == EXIT_BROKEN_PIPE
     assert json.loads(first)["frame"] == 0
     assert err == "", err
+
+
+def test_no_smoothing_is_each_frames_own_answer(tmp_path, capsys):
+    """--no-smoothing: no filter and no hold: a frame without a face reads "no face" at once."""
+    face = cv2.resize(cv2.imread(str(EXAMPLE)), (320, 240), interpolation=cv2.INTER_AREA)
+    blank = np.zeros_like(face)
+    clip = _write_clip(tmp_path / "gap.avi", [face, face, blank, face])
+    assert main(["video", str(clip), "--json", "--no-smoothing"]) == 0
+    assert [json.loads(line)["face"] for line in capsys.readouterr().out.splitlines()] == [True, True, False, True]
+    assert main(["video", str(clip), "--json"]) == 0  # filtered: the gap of one frame is held over
+    assert [json.loads(line)["face"] for line in capsys.readouterr().out.splitlines()] == [True, True, True, True]
