@@ -393,11 +393,16 @@ class Estimator:
     def estimate_with_landmarks(self, image: np.ndarray, landmarks: FaceLandmarks) -> LightEstimate | None:
         """Estimate from landmarks you already have (from :meth:`detect_landmarks` or your own tracker,
         in the backend's scheme): the "light head" alone, without face detection. Mesh landmarks without
-        a face crop get one made with the mesh model's tracking rule."""
+        a face crop get one made with the mesh model's tracking rule. Landmarks of another scheme, row count, or
+        with non-finite values raise ``ValueError``; landmarks wholly outside the image give None."""
         bgr = to_bgr(image)
         with self._lock:
             self._check_open()
-            return self._estimate_face(bgr, landmarks)
+            face = self._observer.check_landmarks(landmarks)
+            (h, w), (x, y, bw, bh) = bgr.shape[:2], face.box
+            if x >= w or y >= h or x + bw <= 0 or y + bh <= 0:
+                return None
+            return self._estimate_face(bgr, face)
 
     def observe(self, image: np.ndarray) -> tuple[FaceLandmarks, LightPointObservation] | None:
         """Landmarks and light-point measurements of the largest face in ``image`` (None: no face).

@@ -23,6 +23,8 @@ __all__ = ["SCHEME_OF_BACKEND", "LightPointObserver"]
 
 #: Landmark scheme each backend produces.
 SCHEME_OF_BACKEND = {"mediapipe": "mediapipe468", "dlib": "dlib68"}
+#: Rows of each landmark scheme.
+POINTS_OF_SCHEME = {"mediapipe468": 468, "dlib68": 68}
 
 
 class LightPointObserver:
@@ -49,6 +51,7 @@ class LightPointObserver:
     ) -> None:
         self.points: LightPointSet = get_light_point_set(light_points)
         scheme = SCHEME_OF_BACKEND.get(landmarks)
+        self.scheme = scheme
         if scheme is not None and self.points.scheme != scheme:
             raise ValueError(
                 f"light-point set {self.points.name!r} is defined on {self.points.scheme} landmarks, "
@@ -57,6 +60,25 @@ class LightPointObserver:
         self._backend = create_backend(landmarks, video=video, num_threads=num_threads, max_faces=max_faces)
         has_mesh = normals and self.points.is_vertex_set and scheme == "mediapipe468"
         self._normals = VertexNormals(mesh_triangles()) if has_mesh else None
+
+    def check_landmarks(self, landmarks: object) -> FaceLandmarks:
+        """Landmarks a caller brings (``estimate_with_landmarks``), checked: this backend's scheme and row count,
+        finite, spanning an area. Raises ``ValueError`` naming the problem."""
+        if not isinstance(landmarks, FaceLandmarks):
+            raise ValueError(
+                f"landmarks must be a lightest.landmarks.FaceLandmarks (from detect_landmarks, or built from your "
+                f"tracker's points), got {type(landmarks).__name__}"
+            )
+        if landmarks.scheme != self.scheme:
+            raise ValueError(f"landmarks follow the {landmarks.scheme!r} scheme; this estimator's is {self.scheme!r}")
+        n = POINTS_OF_SCHEME[landmarks.scheme]
+        if len(landmarks.points) != n:
+            raise ValueError(f"{landmarks.scheme} landmarks have {n} rows, got {len(landmarks.points)}")
+        if not np.isfinite(landmarks.points).all():
+            raise ValueError("landmarks hold NaN or infinite coordinates")
+        if min(landmarks.box[2:]) < 2:
+            raise ValueError(f"landmarks span {landmarks.box[2]}x{landmarks.box[3]} pixels: no face is that small")
+        return landmarks
 
     def detect(self, bgr: np.ndarray) -> FaceLandmarks | None:
         """Landmarks of the largest face in a BGR uint8 image (already validated), or None."""

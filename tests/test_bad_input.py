@@ -84,3 +84,26 @@ def test_sixteen_bit_file_is_read_as_8_bit(tmp_path):
     cv2.imwrite(str(path), np.full((64, 64), 0x8040, np.uint16))
     img = load_image(path)
     assert img.dtype == np.uint8 and np.all(img == 0x80)
+
+
+def test_estimate_with_landmarks_checks_the_landmarks(example_image):
+    from lightest import Estimator
+    from lightest.landmarks import FaceLandmarks
+
+    with Estimator() as est:
+        face = est.detect_landmarks(example_image)
+        assert face is not None
+        cases = [
+            (None, "must be a lightest.landmarks.FaceLandmarks"),
+            (face.points, "must be a lightest.landmarks.FaceLandmarks"),
+            (FaceLandmarks(np.zeros((68, 3)), "dlib68", False), "follow the 'dlib68' scheme"),
+            (FaceLandmarks(face.points[:100], "mediapipe468", True), "have 468 rows, got 100"),
+            (FaceLandmarks(np.full((468, 3), np.nan), "mediapipe468", True), "NaN or infinite"),
+            (FaceLandmarks(np.full((468, 3), 50.0), "mediapipe468", True), "span 0x0 pixels"),
+        ]
+        for landmarks, message in cases:
+            with pytest.raises(ValueError, match=message):
+                est.estimate_with_landmarks(example_image, landmarks)
+        away = FaceLandmarks(face.points + np.array([5000.0, 0.0, 0.0]), "mediapipe468", True)
+        assert est.estimate_with_landmarks(example_image, away) is None
+        assert est.estimate_with_landmarks(example_image, face) is not None
