@@ -171,6 +171,8 @@ def _read_bytes(p: Path) -> np.ndarray:
         raise FileNotFoundError(f"no such file: {p}")
     if p.is_dir():
         raise ValueError(f"{p} is a directory, not an image file")
+    if not p.is_file():  # a pipe would block the read; a device would never end or read as empty
+        raise ValueError(f"{p} is not a regular file (a pipe, socket or device), so not an image file")
     data = np.fromfile(p, dtype=np.uint8)  # also handles non-ASCII paths, unlike cv2.imread
     if data.size == 0:
         raise ValueError(f"{p} is empty")

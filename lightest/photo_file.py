@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from lightest.image_io import DecodedImage, read_image
+from lightest.image_io import MIN_SIDE, DecodedImage, read_image
 from lightest.result import LightEstimate
 
 __all__ = ["BIG_SIDE", "SEARCH_WINDOWS", "WINDOW_FACES", "estimate_file", "estimate_image", "shifted"]
@@ -64,6 +64,8 @@ def in_full_pixels(result: LightEstimate, decoded: DecodedImage) -> LightEstimat
 
 
 def _in_window(estimate: Estimate, image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> LightEstimate | None:
+    if min(x1 - x0, y1 - y0) < MIN_SIDE:  # a thin image's window: too small to hold a face (and to_bgr says so)
+        return None
     result = estimate(image[y0:y1, x0:x1])
     return None if result is None else shifted(result, x0, y0)
 

@@ -107,3 +107,23 @@ def test_estimate_with_landmarks_checks_the_landmarks(example_image):
         away = FaceLandmarks(face.points + np.array([5000.0, 0.0, 0.0]), "mediapipe468", True)
         assert est.estimate_with_landmarks(example_image, away) is None
         assert est.estimate_with_landmarks(example_image, face) is not None
+
+
+def test_thin_big_images_and_files_that_are_not_regular(tmp_path):
+    """A 5000x40 strip is searched without windows too thin to hold a face (they said "image is 3000x24
+    pixels"); a named pipe is refused instead of blocking the read."""
+    import os
+
+    import cv2
+
+    from lightest import Estimator
+
+    strip = tmp_path / "strip.png"
+    cv2.imwrite(str(strip), np.full((40, 5000, 3), 100, np.uint8))
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with Estimator() as est:
+        assert est.estimate_path(strip) is None
+        assert est.estimate(np.full((40, 20000, 3), 100, np.uint8)) is None
+        with pytest.raises(ValueError, match="not a regular file"):
+            est.estimate_path(fifo)

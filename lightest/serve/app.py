@@ -132,7 +132,7 @@ def _webcam_faces(webcam: _WebcamStream, data: bytes, stream: str, timestamp_ms:
     try:
         result = webcam.estimate(image, stream, timestamp_ms)
     except ValueError as exc:  # a timestamp not after the stream's last one
-        raise UploadError(400, str(exc)) from exc
+        raise UploadError(400, f"{exc}".replace("reset() starts anew", "a new stream id starts anew")) from exc
     landmarks = None if result is None else FaceLandmarks(result.landmarks, "mediapipe468", has_depth=True)
     return _answer(image, landmarks, result)
 
