@@ -66,9 +66,11 @@ ROBUST_RETRY_PAD = 0.5
 #: Yale B faces the retries rescued, the lowest first score was 0.0013; on a third of the posed faces, 2 of
 #: 89 rescued faces scored below it).
 RETRY_MIN_PRESENCE = 1e-3
-#: ``max_faces == 1``: a short-range detection scoring below this also asks the full-range model, and the better
-#: scored of the two is meshed. Short range is unsure at the edge of its range (a face ~15 % of a wide frame's
-#: width), where its eye keypoints, which rotate the mesh's crop, can be far off.
+#: ``max_faces == 1``: a short-range detection scoring below this whose mesh does find a face also asks the
+#: full-range model; a full-range detection of that face scoring higher is meshed instead. Short range is unsure
+#: at the edge of its range (a face ~15 % of a wide frame's width), where its eye keypoints, which rotate the
+#: mesh's crop, can be far off. (A weak detection whose mesh finds nothing, as on a frame without a face,
+#: costs no second detector.)
 WEAK_DETECTION = 0.75
 #: A tracked face is the same face as a detection overlapping it this much (box IoU).
 SAME_FACE_IOU = 0.5
@@ -206,7 +208,7 @@ class FaceMeshLandmarker:
         self.detector_runs += 1
         pad = ROBUST_PAD if self.robust else 0.0
         found = self._short.detect(bgr, pad=pad, equalise=self.robust)
-        if self.max_faces == 1 and found and found[0].score >= WEAK_DETECTION:
+        if self.max_faces == 1 and found:
             return found
         found = found + self._full.detect(bgr)
         self.detector_runs += 1
@@ -231,6 +233,16 @@ class FaceMeshLandmarker:
         again = [d for d in retry if iou(d.box, det.box[None])[0] > SAME_FACE_IOU]
         return self.mesh_in(bgr, _roi(again[0]), again[0].score, retry=True) if again else None
 
+    def _second_opinion(self, bgr: np.ndarray, det: FaceDetection, face: MeshFace) -> MeshFace:
+        """The mesh of full range's best detection of the face a weak short-range ``det`` found, when full range
+        scores it higher (:data:`WEAK_DETECTION`); else ``face``, the mesh from ``det``."""
+        self.detector_runs += 1
+        better = [d for d in self._full.detect(bgr) if d.score > det.score and iou(d.box, det.box[None])[0] > 0.3]
+        if not better:
+            return face
+        again = self._mesh_of(bgr, max(better, key=lambda d: d.score))
+        return face if again is None else again
+
     def _detect_new(self, bgr: np.ndarray, known: list[MeshFace]) -> list[MeshFace]:
         out = []
         detections = self._detections(bgr)
@@ -240,6 +252,8 @@ class FaceMeshLandmarker:
             if any(_overlap(det.box, f) > SAME_FACE_IOU for f in known + out):
                 continue
             face = self._mesh_of(bgr, det)
+            if face is not None and self.max_faces == 1 and det.score < WEAK_DETECTION:
+                face = self._second_opinion(bgr, det, face)
             if face is not None:
                 out.append(face)
             if len(known) + len(out) >= self.max_faces:
