@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from lightest import confidence, frames
+from lightest.face.nms import iou
 from lightest.features import NEEDS_NORMALS, LightPointObservation, feature_vector
 from lightest.image_io import to_bgr
 from lightest.landmarks import BACKENDS, FaceLandmarks
@@ -87,16 +88,13 @@ def input_typicality(z: np.ndarray) -> float:
 
 #: Video and live stream: a face whose box overlaps the last frame's face by at least this intersection over
 #: union is the same face (followed, its light filtered on); otherwise the largest face, filtered afresh.
-SAME_FACE_IOU = 0.3
+FOLLOW_FACE_IOU = 0.3
 
 
 def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Intersection over union of two ``(x, y, width, height)`` boxes."""
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    inter = max(0, w) * max(0, h)
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
+    """Intersection over union of two ``(x, y, width, height)`` boxes (:func:`lightest.face.nms.iou`)."""
+    corners = np.array([[x, y, x + w, y + h] for x, y, w, h in (a, b)], dtype=np.float64)
+    return float(iou(corners[0], corners[1:])[0])
 
 
 def _check_timestamp(timestamp_ms: object) -> None:
@@ -488,7 +486,7 @@ class Estimator:
 
     def _stream_step(self, frame: np.ndarray, timestamp_ms: float) -> LightEstimate | None:
         """One frame of a stream (video and live-stream modes): the face that continues the stream's last one
-        (the largest when none does: :data:`SAME_FACE_IOU`), its light, then the temporal filter, which starts
+        (the largest when none does: :data:`FOLLOW_FACE_IOU`), its light, then the temporal filter, which starts
         afresh when the face is another one (one face's light is not blended into another's)."""
         bgr = to_bgr(frame)
         with self._lock:
@@ -496,7 +494,7 @@ class Estimator:
             faces = self._observer.detect_all(bgr)
             last = self._stream_box
             face = max(faces, key=lambda f: _iou(f.box, last), default=None) if last is not None else None
-            if face is None or _iou(face.box, last) < SAME_FACE_IOU:
+            if face is None or _iou(face.box, last) < FOLLOW_FACE_IOU:
                 face = faces[0] if faces else None
                 if face is not None and last is not None:
                     self._smoother.reset()
