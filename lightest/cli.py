@@ -290,6 +290,7 @@ def _video(args: argparse.Namespace) -> int:
                 print(
                     f"frame {frame.index:>6}  {stamp / 1000:9.3f} s: azimuth {result.azimuth_deg:+7.2f} deg  "
                     f"elevation {result.elevation_deg:+7.2f} deg  confidence {result.confidence:.2f}"
+                    + ("  (held: no face in this frame)" if result.held else "")
                 )
     progress.close()
     return EXIT_OK if found else EXIT_FAILED_IMAGES

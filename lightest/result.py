@@ -42,6 +42,8 @@ class LightEstimate:
         landmarks: ``(N, 3)`` landmark pixels ``(u, v, depth toward camera)``; depth is 0 for 2D backends.
         light_points: ``(K, 2)`` pixel positions of the sampled light-points.
         method: what produced it, ``"physics"`` or ``"model"``.
+        held: video and live stream: this frame showed no face, and the filter repeats the last frame's estimate
+            (for up to :attr:`lightest.SmoothingOptions.hold_ms`); False for an estimate of the frame itself.
     """
 
     direction: tuple[float, float, float]
@@ -55,6 +57,7 @@ class LightEstimate:
     intensity: float | None = None
     ambient: float | None = None
     color: tuple[float, float, float] | None = None
+    held: bool = False
 
     def __post_init__(self) -> None:
         d = frames.normalize(np.asarray(self.direction, dtype=np.float64))
@@ -104,5 +107,6 @@ class LightEstimate:
             "confidence": round(float(self.confidence), 6),
             "face_box": [int(v) for v in self.face_box],
             "method": self.method,
+            "held": self.held,
             **({"landmarks": plain(self.landmarks), "light_points": plain(self.light_points)} if full else {}),
         }

@@ -105,7 +105,7 @@ class LightSmoother:
         if estimate is None:
             held = self._last is not None and self._last_ms is not None
             if held and timestamp_ms - self._last_ms <= self.options.hold_ms:  # type: ignore[operator]
-                return self._last
+                return replace(self._last, held=True)  # type: ignore[arg-type]
             self.reset()
             return None
         out = self._smooth(estimate, timestamp_ms / 1000.0) if self.options.enabled else estimate

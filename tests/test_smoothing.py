@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -44,7 +46,10 @@ def test_hold_over_short_gaps_then_none():
     s = LightSmoother(SmoothingOptions(hold_ms=100))
     e = _estimate(np.array([0.3, 0.2, 1.0]))
     first = s.update(e, 0)
-    assert s.update(None, 66) is first and s.update(None, 100) is first
+    for t in (66, 100):
+        held = s.update(None, t)
+        assert held is not None and held.held and not first.held
+        assert held == replace(first, held=True)
     assert s.update(None, 133) is None
     assert s.update(e, 166).direction == pytest.approx(e.direction)  # a new start, unfiltered
 
@@ -95,7 +100,8 @@ def test_estimate_for_video_contract(example_image):
     with Estimator(running_mode="video") as est:
         first = est.estimate_for_video(example_image, 0)
         assert first is not None
-        assert est.estimate_for_video(np.full_like(example_image, 128), 33) is first  # held
+        held = est.estimate_for_video(np.full_like(example_image, 128), 33)
+        assert held is not None and held.held and held.direction == first.direction and not first.held
         with pytest.raises(ValueError, match="increase monotonically"):
             est.estimate_for_video(example_image, 33)
         with pytest.raises(ValueError, match="finite number"):

@@ -124,5 +124,10 @@ def test_no_smoothing_is_each_frames_own_answer(tmp_path, capsys):
     clip = _write_clip(tmp_path / "gap.avi", [face, face, blank, face])
     assert main(["video", str(clip), "--json", "--no-smoothing"]) == 0
     assert [json.loads(line)["face"] for line in capsys.readouterr().out.splitlines()] == [True, True, False, True]
-    assert main(["video", str(clip), "--json"]) == 0  # filtered: the gap of one frame is held over
-    assert [json.loads(line)["face"] for line in capsys.readouterr().out.splitlines()] == [True, True, True, True]
+    assert main(["video", str(clip), "--json"]) == 0  # filtered: the gap of one frame is held over, and says so
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["face"] for r in rows] == [True, True, True, True]
+    assert [r["held"] for r in rows] == [False, False, True, False]
+    assert rows[2]["direction"] == rows[1]["direction"]
+    assert main(["video", str(clip)]) == 0
+    assert "held: no face in this frame" in capsys.readouterr().out.splitlines()[2]
