@@ -15,6 +15,8 @@ import numbers
 import os
 import threading
 import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -95,6 +97,20 @@ def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
     """Intersection over union of two ``(x, y, width, height)`` boxes (:func:`lightest.face.nms.iou`)."""
     corners = np.array([[x, y, x + w, y + h] for x, y, w, h in (a, b)], dtype=np.float64)
     return float(iou(corners[0], corners[1:])[0])
+
+
+def _weak_step(est: Estimator) -> Callable[[np.ndarray, float, int], LightEstimate | None]:
+    """``est``'s live-stream step through a weak reference, so that the worker thread does not keep an unclosed
+    estimator alive; once it is gone, frames still in the worker are dropped."""
+    method = weakref.WeakMethod(est._live_step)
+
+    def step(frame: np.ndarray, timestamp_ms: float, generation: int) -> LightEstimate | None:
+        live_step = method()
+        if live_step is None:
+            raise StaleFrame
+        return live_step(frame, timestamp_ms, generation)
+
+    return step
 
 
 def _check_timestamp(timestamp_ms: object) -> None:
@@ -247,7 +263,8 @@ class Estimator:
         self._worker: LatestFrameWorker | None = None
         if options.running_mode == "live_stream":
             assert options.result_callback is not None  # EstimatorOptions checked it
-            self._worker = LatestFrameWorker(self._live_step, options.result_callback)
+            self._worker = LatestFrameWorker(_weak_step(self), options.result_callback)
+            weakref.finalize(self, self._worker.abandon)  # unclosed and unreachable: stop the thread, warn
 
     @staticmethod
     def _resolve_method(
@@ -328,8 +345,8 @@ class Estimator:
         checked and copied here (the caller may reuse its buffer), estimated on the estimator's worker thread
         as in video mode (tracking, One Euro filter, hold), and the answer goes to ``options.result_callback``.
         A frame still waiting when a newer one arrives is dropped: no callback (:attr:`frames_dropped`).
-        :meth:`close` finishes the frames already handed over, and stops the worker thread: an estimator in
-        this mode must be closed (or used in ``with``). An exception raised by the callback (or the estimate) is
+        :meth:`close` finishes the frames already handed over, and stops the worker thread: close an estimator in
+        this mode (or use it in ``with``); one garbage-collected unclosed stops its thread with a ``ResourceWarning``. An exception raised by the callback (or the estimate) is
         raised again, chained, by the next call of this method or by :meth:`close`.
         """
         worker = self._worker

@@ -15,13 +15,15 @@ frame carries the generation it was handed over in, and a step that finds its fr
 Errors: an exception from the callback or the estimate stops the worker; it is raised, chained, by the next
 :meth:`~LatestFrameWorker.submit` or by :meth:`~LatestFrameWorker.close` (that frame counts as neither delivered
 nor dropped). :meth:`~LatestFrameWorker.close` lets the frame in flight and the waiting one finish first. The
-thread runs until :meth:`~LatestFrameWorker.close`: an owner that is never closed keeps it (and what its step
-refers to) alive.
+thread runs until :meth:`~LatestFrameWorker.close`, or :meth:`~LatestFrameWorker.abandon` when its owner is
+garbage-collected unclosed (the Estimator gives it only a weak reference to itself; a callback that refers to
+the estimator keeps it, and the thread, alive).
 """
 
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -93,6 +95,17 @@ class LatestFrameWorker:
             self._thread.join()
         with self._cond:
             self._raise_error()
+
+    def abandon(self) -> None:
+        """Stop without waiting (the owner was garbage-collected unclosed): the waiting frame is dropped, the thread
+        ends after the frame in flight, and a ``ResourceWarning`` says so. Nothing when already closed."""
+        with self._cond:
+            if self._stopping:
+                return
+            self._stopping = True
+            self._drop_pending()
+            self._cond.notify()
+        warnings.warn("a live-stream Estimator was garbage-collected without close()", ResourceWarning, stacklevel=2)
 
     def _drop_pending(self) -> None:
         if self._pending is not None:

@@ -239,3 +239,31 @@ def test_every_sync_call_is_refused_in_live_stream_mode(example_image, tmp_path)
             est.estimate_path(tmp_path / "face.png")
         with pytest.raises(ValueError, match="estimate_timed"):
             est.estimate_timed(example_image)
+
+
+def test_an_unclosed_estimator_is_collected_and_its_thread_ends(example_image):
+    """Forgetting close(): once the estimator is unreachable its worker thread stops, with a ResourceWarning."""
+    import gc
+    import weakref
+
+    got = Collector()
+    est = Estimator(running_mode="live_stream", result_callback=got)
+    est.estimate_async(example_image, 0)
+    got.wait()
+    thread, alive = est._worker._thread, weakref.ref(est)
+    with pytest.warns(ResourceWarning, match="without close"):
+        del est
+        gc.collect()
+    assert alive() is None
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def test_close_then_collection_is_quiet(example_image, recwarn):
+    import gc
+
+    est = Estimator(running_mode="live_stream", result_callback=lambda *a: None)
+    est.close()
+    del est
+    gc.collect()
+    assert not [w for w in recwarn if issubclass(w.category, ResourceWarning)]
