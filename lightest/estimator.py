@@ -346,8 +346,9 @@ class Estimator:
         as in video mode (tracking, One Euro filter, hold), and the answer goes to ``options.result_callback``.
         A frame still waiting when a newer one arrives is dropped: no callback (:attr:`frames_dropped`).
         :meth:`close` finishes the frames already handed over, and stops the worker thread: close an estimator in
-        this mode (or use it in ``with``); one garbage-collected unclosed stops its thread with a ``ResourceWarning``. An exception raised by the callback (or the estimate) is
-        raised again, chained, by the next call of this method or by :meth:`close`.
+        this mode (or use it in ``with``); one garbage-collected unclosed stops its thread with a
+        ``ResourceWarning``. An exception raised by the callback (or the estimate) is raised again, chained, by the
+        next call of this method or by :meth:`close`.
         """
         worker = self._worker
         self._check_open(new_frames=True)
