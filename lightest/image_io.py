@@ -12,6 +12,7 @@ far a face allows reducing; ``Estimator.estimate_path`` decodes again, finer, wh
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,11 +24,15 @@ from lightest.litert import quiet_native_stderr
 __all__ = [
     "DETECT_SIDE",
     "FACE_MIN_PX",
+    "MAX_DECLARED_PIXELS",
+    "MAX_DECODED_PIXELS",
     "MIN_SIDE",
     "REDUCTIONS",
     "DecodedImage",
+    "ImageHeader",
     "JpegLayout",
     "detection_reduction",
+    "image_header",
     "jpeg_layout",
     "jpeg_size",
     "load_image",
@@ -37,6 +42,11 @@ __all__ = [
 
 #: Smallest image side we accept; a face detector cannot work below this.
 MIN_SIDE = 32
+#: Files whose header declares more pixels than this are refused before decoding (the largest phone and camera
+#: sensors are ~200 MP; a bigger size is a damaged or hostile header).
+MAX_DECLARED_PIXELS = 400_000_000
+#: Most pixels decoded at once (300 MB as BGR): PNG, WebP and other formats decode whole, JPEG at its reduction.
+MAX_DECODED_PIXELS = 100_000_000
 #: DCT-scaling factors libjpeg (and so ``cv2.imdecode``) offers, largest first.
 REDUCTIONS = (8, 4, 2)
 #: A JPEG is decoded reduced only as far as its longer side stays at least this long (about full HD), so
@@ -166,6 +176,65 @@ def detection_reduction(size: tuple[int, int]) -> int:
     return next((r for r in REDUCTIONS if longest / r >= DETECT_SIDE), 1)
 
 
+@dataclass(frozen=True)
+class ImageHeader:
+    """What a file's first bytes say: format and size in pixels (before any EXIF orientation)."""
+
+    kind: str
+    width: int
+    height: int
+
+
+def image_header(data: bytes) -> ImageHeader | None:
+    """Format and size of a JPEG, PNG or WebP from its first bytes (None for other or unreadable headers)."""
+    try:
+        return _png_header(data) or _jpeg_header(data) or _webp_header(data)
+    except (struct.error, IndexError):
+        return None
+
+
+def _png_header(data: bytes) -> ImageHeader | None:
+    if not data.startswith(b"\x89PNG\r\n\x1a\n") or data[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return ImageHeader("PNG", width, height)
+
+
+def _jpeg_header(data: bytes) -> ImageHeader | None:
+    size = jpeg_size(data)
+    return None if size is None else ImageHeader("JPEG", *size)
+
+
+def _webp_header(data: bytes) -> ImageHeader | None:
+    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        width = 1 + int.from_bytes(data[24:27], "little")
+        height = 1 + int.from_bytes(data[27:30], "little")
+    elif chunk == b"VP8 ":
+        width, height = (v & 0x3FFF for v in struct.unpack("<HH", data[26:30]))
+    elif chunk == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        width, height = 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    else:
+        return None
+    return ImageHeader("WebP", width, height)
+
+
+def _check_pixels(p: Path, size: tuple[int, int], reduction: int) -> None:
+    """Refuse, before decoding, a declared size no real photo has, or a decode too big for memory."""
+    w, h = size
+    if w * h > MAX_DECLARED_PIXELS:
+        raise ValueError(f"{p} declares {w}x{h} pixels ({w * h / 1e6:,.0f} MP): more than any camera makes "
+                         f"(limit {MAX_DECLARED_PIXELS // 1_000_000} MP); a damaged header?")  # fmt: skip
+    decoded = -(-w // reduction) * -(-h // reduction)
+    if decoded > MAX_DECODED_PIXELS:
+        limit = MAX_DECODED_PIXELS // 1_000_000
+        raise ValueError(f"{p} is {w}x{h} pixels: decoding it whole exceeds the {limit} MP lightest decodes at "
+                         "once (JPEG photos are read reduced: save it as JPEG, or downscale it)")  # fmt: skip
+
+
 def _read_bytes(p: Path) -> np.ndarray:
     if not p.exists():
         raise FileNotFoundError(f"no such file: {p}")
@@ -211,6 +280,11 @@ def read_image(path: str | os.PathLike[str], reduction: int | None = None) -> De
         r = detection_reduction(full) if reduction is None else reduction
     else:
         full, r = None, 1
+        header = image_header(data[:_HEAD_BYTES].tobytes())
+        if header is not None:
+            _check_pixels(p, (header.width, header.height), 1)
+    if full is not None:
+        _check_pixels(p, full, r)
     with quiet_native_stderr():  # libjpeg / libpng warnings would otherwise reach the terminal
         image = cv2.imdecode(data, _REDUCED_FLAG[r] if r > 1 else _FULL_FLAGS)
     if image is None:

@@ -127,3 +127,30 @@ def test_thin_big_images_and_files_that_are_not_regular(tmp_path):
         assert est.estimate(np.full((40, 20000, 3), 100, np.uint8)) is None
         with pytest.raises(ValueError, match="not a regular file"):
             est.estimate_path(fifo)
+
+
+def test_huge_declared_sizes_are_refused_before_decoding(tmp_path):
+    """A small file whose header claims a huge image (a decompression bomb, or a damaged header) is refused from
+    its header: decoding it had taken gigabytes ("no face" after 2.4 GB for a 389 KB PNG of 20000x20000)."""
+    import struct
+    import zlib
+
+    import cv2
+
+    from lightest.image_io import read_image
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    bomb = tmp_path / "bomb.png"  # the header is all that is read: the pixel data need not be there
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))  # fmt: skip
+    with pytest.raises(ValueError, match="exceeds the 100 MP"):
+        read_image(bomb)
+    data = bytearray(cv2.imencode(".jpg", np.full((64, 64, 3), 128, np.uint8))[1].tobytes())
+    at = data.find(b"\xff\xc0")
+    data[at + 5 : at + 9] = struct.pack(">HH", 60000, 60000)
+    patched = tmp_path / "patched.jpg"
+    patched.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="declares 60000x60000 pixels"):
+        read_image(patched)
