@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ def _frozen_array(a: np.ndarray | None) -> np.ndarray | None:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LightEstimate:
     """The estimated main light of a face photo.
 
@@ -79,6 +79,17 @@ class LightEstimate:
     def elevation_deg(self) -> float:
         """``degrees(asin(y))``: +90 = light straight above the face, -90 = below."""
         return frames.angles_from_direction(np.asarray(self.direction))[1]
+
+    def __eq__(self, other: object) -> bool:
+        """Field by field, arrays by value (the dataclass default compared arrays with ``==`` and raised)."""
+        if not isinstance(other, LightEstimate):
+            return NotImplemented
+        return all(
+            np.array_equal(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else a == b
+            for a, b in ((getattr(self, f.name), getattr(other, f.name)) for f in fields(self))
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # holds arrays: not hashable, like numpy arrays themselves
 
     def to_dict(self, full: bool = False) -> dict[str, Any]:
         """JSON-ready dict (plain floats, ints and lists) with the derived angles included: about 0.5 KB.

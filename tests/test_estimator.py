@@ -202,3 +202,16 @@ def test_landmarks_from_elsewhere_get_a_crop(example_image):
         bare = FaceLandmarks(points=found.points, scheme=found.scheme, has_depth=True)
         a, b = est.estimate_with_landmarks(example_image, bare), est.estimate(example_image)
     assert frames.angle_between_deg(np.array(a.direction), np.array(b.direction)) < 3
+
+
+def test_estimates_compare_by_value(example_image):
+    """Two estimates of one image are equal (the dataclass default compared arrays with == and raised)."""
+    import copy
+    from dataclasses import replace
+
+    with Estimator() as est:
+        a, b = est.estimate(example_image), est.estimate(example_image)
+    assert a is not None and a == b and a == copy.deepcopy(a) and a in [b]
+    assert a != replace(a, held=True) and a != replace(a, landmarks=a.landmarks + 1.0)
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(a)
