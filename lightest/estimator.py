@@ -154,7 +154,11 @@ class EstimatorOptions:
             frame to frame, and detected again only when the mesh loses them) or ``"live_stream"`` (the same
             tracking, with frames handed over by :meth:`Estimator.estimate_async` without waiting and results
             delivered to ``result_callback``; :mod:`lightest.live_stream`).
-        max_faces: most faces :meth:`Estimator.estimate_all` returns (largest first).
+        max_faces: most faces :meth:`Estimator.estimate_all` returns, largest first. They are the first
+            ``max_faces`` the detectors find and mesh, in order of detection score, not necessarily the largest
+            in the image; with 1 (the default) only the short-range detector runs unless it finds nothing, so in
+            a group photo :meth:`Estimator.estimate` may answer for a smaller face, or none, where
+            ``estimate_all`` with a larger ``max_faces`` (both detectors, tiles) finds them all.
         smoothing: temporal filter and hold of the video and live-stream modes
             (:class:`~lightest.smoothing.SmoothingOptions`; ``SmoothingOptions(enabled=False)`` to turn it off).
         result_callback: live-stream mode only, and required there: ``callback(result, image, timestamp_ms)``
@@ -302,7 +306,10 @@ class Estimator:
 
     # -- public API -----------------------------------------------------------------------------------
     def estimate(self, image: np.ndarray) -> LightEstimate | None:
-        """Light estimate of the largest face in one image (uint8 gray, BGR or BGRA), or None: no face.
+        """Light estimate of one face in one image (uint8 gray, BGR or BGRA), or None: no face.
+
+        The face is the largest of those found (``max_faces``; with the default 1, the detector's most confident
+        face: in a portrait, the face; in a group photo use :meth:`estimate_all`).
 
         In image mode a big image (longer side over :data:`lightest.photo_file.BIG_SIDE`) in which the whole
         frame shows no face is searched in four overlapping windows (:func:`lightest.photo_file.estimate_image`):

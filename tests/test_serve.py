@@ -318,3 +318,20 @@ def test_cli_serve_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_serve_bad_cap(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["serve", "--max-upload-mb", "0"]) == cli.EXIT_USAGE
     assert "--max-upload-mb must be positive" in capsys.readouterr().err
+
+
+def test_a_big_photos_small_face_is_found_as_by_estimate() -> None:
+    """The page's photo path is Estimator.estimate (window search included): a 300 px face in 6000x4000 was
+    'no face' on the page while the command line found it."""
+    pytest.importorskip("fastapi", reason="the web extra (fastapi, uvicorn) is not installed")
+    from lightest import Estimator
+    from lightest.serve.app import _faces
+    from mobile_bench.bigphoto import make_scene
+
+    scene = make_scene((6000, 4000), 300, seed=3, at=(0.25, 0.3))
+    data = cv2.imencode(".jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    with Estimator() as est:
+        answer = _faces(est, data)
+        (face,) = answer["faces"]
+        x, y, w, h = face["estimate"]["face_box"]
+        assert abs(x + w / 2 - scene.centre[0]) < 100 and abs(y + h / 2 - scene.centre[1]) < 100

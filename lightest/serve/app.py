@@ -118,23 +118,28 @@ def _answer(image: np.ndarray, landmarks: FaceLandmarks | None, result: LightEst
     return {"width": int(image.shape[1]), "height": int(image.shape[0]), "faces": faces}
 
 
+def _posed(image: np.ndarray, result: LightEstimate | None) -> dict[str, Any]:
+    """The answer for ``result``, posed by the landmarks it came from."""
+    landmarks = None if result is None else FaceLandmarks(result.landmarks, "mediapipe468", has_depth=True)
+    return _answer(image, landmarks, result)
+
+
 def _faces(est: Estimator, data: bytes) -> dict[str, Any]:
-    """A photo: landmarks and light of its largest face (image mode)."""
+    """A photo: the light of its face as ``Estimator.estimate`` finds it (image mode; a big photo whose whole
+    frame shows no face is searched in windows, as the command line does)."""
     image = decode_image(data)
-    landmarks = est.detect_landmarks(image)
-    return _answer(image, landmarks, None if landmarks is None else est.estimate_with_landmarks(image, landmarks))
+    return _posed(image, est.estimate(image))
 
 
 def _webcam_faces(webcam: _WebcamStream, data: bytes, stream: str, timestamp_ms: float) -> dict[str, Any]:
-    """A webcam frame: the filtered light of the tracked face, posed by the landmarks it came from (the last
-    face's while the filter holds it over a frame without one)."""
+    """A webcam frame: the filtered light of the tracked face (the last face's while the filter holds it over a
+    frame without one)."""
     image = decode_image(data)
     try:
         result = webcam.estimate(image, stream, timestamp_ms)
     except ValueError as exc:  # a timestamp not after the stream's last one
         raise UploadError(400, f"{exc}".replace("reset() starts anew", "a new stream id starts anew")) from exc
-    landmarks = None if result is None else FaceLandmarks(result.landmarks, "mediapipe468", has_depth=True)
-    return _answer(image, landmarks, result)
+    return _posed(image, result)
 
 
 def _stream_query(request: Request) -> tuple[str, float] | None:
