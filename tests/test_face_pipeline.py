@@ -124,6 +124,16 @@ def test_a_weak_short_range_detection_asks_full_range_too(example_image):
     assert result is not None and frames.angle_between_deg(np.asarray(result.direction), truth) < 5.0
 
 
+def test_a_box_inside_a_face_is_the_same_face():
+    """A mesh fitted to part of a face (its box inside the face's, IoU only 0.34) is not a second face."""
+    from lightest.face.landmarker import _same_face
+
+    face, part = np.array([552.0, 362, 694, 531]), np.array([575.0, 427, 664, 519])
+    assert iou(face, part[None])[0] < 0.5 and _same_face(face, part) and _same_face(part, face)
+    assert not _same_face(face, np.array([680.0, 362, 822, 531]))  # a neighbour overlapping at the edge
+    assert _same_face(face, face + 5.0)
+
+
 def test_video_mode_tracks_without_detecting_again(example_image):
     landmarker = FaceMeshLandmarker(video=True)
     first = landmarker.detect(example_image)[0]

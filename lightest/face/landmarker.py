@@ -249,7 +249,7 @@ class FaceMeshLandmarker:
         if not self.robust:  # MediaPipe meshes only the best max_faces detections; robust tries the rest too
             detections = detections[: self.max_faces]
         for det in detections:
-            if any(_overlap(det.box, f) > SAME_FACE_IOU for f in known + out):
+            if any(_same_face(det.box, _box(f)) for f in known + out):
                 continue
             face = self._mesh_of(bgr, det)
             if face is not None and self.max_faces == 1 and det.score < WEAK_DETECTION:
@@ -262,10 +262,11 @@ class FaceMeshLandmarker:
 
     @staticmethod
     def _distinct(faces: list[MeshFace]) -> list[MeshFace]:
-        """Drop meshes that cover a face already in the list (two crops converging on one face)."""
+        """Drop meshes of a face already in the list (two crops converging on one face, or a mesh fitted to part
+        of a face, inside the face's own box): the larger is kept; largest first."""
         out: list[MeshFace] = []
-        for f in faces:
-            if all(_overlap(_box(f), g) <= SAME_FACE_IOU for g in out):
+        for f in sorted(faces, key=lambda f: f.width, reverse=True):
+            if not any(_same_face(_box(f), _box(g)) for g in out):
                 out.append(f)
         return out
 
@@ -291,8 +292,19 @@ def _box(face: MeshFace) -> np.ndarray:
     return np.concatenate([face.points[:, :2].min(axis=0), face.points[:, :2].max(axis=0)])
 
 
-def _overlap(box: np.ndarray, face: MeshFace) -> float:
-    return float(iou(box, _box(face)[None])[0])
+#: A box lying this much inside another (share of its own area) is part of the same face.
+INSIDE_SAME_FACE = 0.8
+
+
+def _same_face(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two ``(x0, y0, x1, y1)`` boxes are one face: overlapping by :data:`SAME_FACE_IOU`, or the smaller
+    lying :data:`INSIDE_SAME_FACE` inside the larger."""
+    if iou(a, b[None])[0] > SAME_FACE_IOU:
+        return True
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return smaller > 0 and max(w, 0.0) * max(h, 0.0) >= INSIDE_SAME_FACE * smaller
 
 
 def _merge(detections: list[FaceDetection], threshold: float) -> list[FaceDetection]:
