@@ -31,6 +31,7 @@ __all__ = [
     "DecodedImage",
     "ImageHeader",
     "JpegLayout",
+    "apply_orientation",
     "detection_reduction",
     "image_header",
     "jpeg_layout",
@@ -38,6 +39,7 @@ __all__ = [
     "load_image",
     "read_image",
     "to_bgr",
+    "webp_orientation",
 ]
 
 #: Smallest image side we accept; a face detector cannot work below this.
@@ -222,6 +224,50 @@ def _webp_header(data: bytes) -> ImageHeader | None:
     return ImageHeader("WebP", width, height)
 
 
+def webp_orientation(data: bytes) -> int:
+    """The EXIF orientation (1-8) a WebP's ``EXIF`` chunk records, 1 when none: OpenCV applies EXIF orientation
+    to JPEG and PNG but not to WebP."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return 1
+    at = 12
+    while at + 8 <= len(data):
+        kind, size = data[at : at + 4], int.from_bytes(data[at + 4 : at + 8], "little")
+        if kind == b"EXIF":
+            return _tiff_orientation(data[at + 8 : at + 8 + size])
+        at += 8 + size + (size & 1)  # chunks are padded to an even length
+    return 1
+
+
+def _tiff_orientation(exif: bytes) -> int:
+    """Tag 0x0112 of an EXIF block's first IFD (the block may start with ``Exif\\0\\0``); 1 when absent."""
+    if exif.startswith(b"Exif\x00\x00"):
+        exif = exif[6:]
+    order = {b"II": "<", b"MM": ">"}.get(exif[:2])
+    if order is None or len(exif) < 8:
+        return 1
+    try:
+        (ifd,) = struct.unpack(order + "I", exif[4:8])
+        (count,) = struct.unpack(order + "H", exif[ifd : ifd + 2])
+        for i in range(count):
+            tag, kind, _, value = struct.unpack(order + "HHIH", exif[ifd + 2 + 12 * i : ifd + 12 + 12 * i])
+            if tag == 0x0112 and kind == 3:
+                return value if 1 <= value <= 8 else 1
+    except struct.error:
+        return 1
+    return 1
+
+
+#: EXIF orientation -> the operations that show the image upright (transpose first, then flips), in OpenCV.
+_UPRIGHT = {2: (False, 1), 3: (False, -1), 4: (False, 0), 5: (True, None), 6: (True, 1), 7: (True, -1), 8: (True, 0)}
+
+
+def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """``image`` as it is meant to be shown, for an EXIF ``orientation`` (1-8; 1 and unknown values: unchanged)."""
+    transpose, flip = _UPRIGHT.get(orientation, (False, None))
+    out = np.ascontiguousarray(image.swapaxes(0, 1)) if transpose else image
+    return out if flip is None else cv2.flip(out, flip)
+
+
 def _check_pixels(p: Path, size: tuple[int, int], reduction: int) -> None:
     """Refuse, before decoding, a declared size no real photo has, or a decode too big for memory."""
     w, h = size
@@ -289,6 +335,8 @@ def read_image(path: str | os.PathLike[str], reduction: int | None = None) -> De
         image = cv2.imdecode(data, _REDUCED_FLAG[r] if r > 1 else _FULL_FLAGS)
     if image is None:
         raise ValueError(f"{p} is not an image OpenCV can decode")
+    if layout is None:
+        image = apply_orientation(image, webp_orientation(data[:_HEAD_BYTES].tobytes()))
     if image.dtype != np.uint8:
         if image.dtype == np.uint16:  # 16-bit PNG/TIFF: keep the top 8 bits, a faithful tone mapping
             image = (image >> 8).astype(np.uint8)

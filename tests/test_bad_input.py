@@ -154,3 +154,23 @@ def test_huge_declared_sizes_are_refused_before_decoding(tmp_path):
     patched.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="declares 60000x60000 pixels"):
         read_image(patched)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_webp_exif_orientation_is_applied(tmp_path, orientation):
+    """OpenCV turns JPEG and PNG by their EXIF orientation but not WebP; lightest does (checked against PIL)."""
+    pil = pytest.importorskip("PIL.Image", reason="Pillow (a dev dependency) writes the EXIF-tagged WebP")
+    from PIL import ImageOps
+
+    from lightest.image_io import read_image
+    from lightest.serve.upload import decode_image
+
+    pixels = np.random.default_rng(orientation).integers(0, 255, (40, 60, 3)).astype(np.uint8)
+    exif = pil.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "tagged.webp"
+    pil.fromarray(pixels).save(path, exif=exif.tobytes(), lossless=True)
+    with pil.open(path) as shown:
+        upright = np.asarray(ImageOps.exif_transpose(shown).convert("RGB"))[:, :, ::-1]
+    assert np.array_equal(read_image(path).image, upright)
+    assert np.array_equal(decode_image(path.read_bytes()), upright)

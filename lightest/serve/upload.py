@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lightest.image_io import ImageHeader, image_header, to_bgr
+from lightest.image_io import ImageHeader, apply_orientation, image_header, to_bgr, webp_orientation
 
 __all__ = ["MAX_PIXELS", "UploadError", "decode_image", "sniff_image"]
 
@@ -43,6 +43,8 @@ def decode_image(data: bytes) -> np.ndarray:
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise UploadError(400, f"the {header.kind} file is damaged or truncated: it cannot be decoded")
+    if header.kind == "WebP":  # OpenCV turns JPEG and PNG by their EXIF orientation, but not WebP
+        image = apply_orientation(image, webp_orientation(data))
     try:
         return to_bgr(image)
     except ValueError as exc:
