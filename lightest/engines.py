@@ -7,7 +7,9 @@ direction (toward the light, or the way the light travels). The converters here 
 pose in the engine's world: ``camera_to_world`` is the 3x3 rotation whose columns are the engine camera's
 local axes in world coordinates (three.js ``camera.matrixWorld``, Unity ``camera.transform.localToWorldMatrix``,
 Filament ``Camera::getModelMatrix()``, ARCore ``Camera.getDisplayOrientedPose()``, ARKit ``ARCamera.transform``:
-their upper-left 3x3). Identity (the default) puts the camera at the world origin looking down the engine's
+their upper-left 3x3, with any scale of parent objects divided out of its columns; three.js's ``elements`` are
+column-major, so read them as columns, or the transposed rotation, also a rotation, is taken silently). Identity
+(the default) puts the camera at the world origin looking down the engine's
 forward axis; the image given to lightest must be oriented as that camera's image (display orientation).
 
 Scale, the same for every engine: the numbers make a white Lambertian surface (albedo 1) render with the
@@ -79,10 +81,17 @@ def _rotation(camera_to_world: np.ndarray | None) -> np.ndarray:
     if camera_to_world is None:
         return np.eye(3)
     r = np.asarray(camera_to_world, dtype=np.float64)
-    if r.shape != (3, 3) or not np.isfinite(r).all():
-        raise ValueError(f"camera_to_world must be a finite 3x3 rotation matrix, got shape {r.shape}")
+    if r.shape != (3, 3):
+        raise ValueError(f"camera_to_world must be a 3x3 rotation matrix, got shape {r.shape}")
+    if not np.isfinite(r).all():
+        raise ValueError("camera_to_world holds NaN or infinite values")
     if not np.allclose(r.T @ r, np.eye(3), atol=1e-4) or np.linalg.det(r) < 0:
-        raise ValueError("camera_to_world must be a rotation matrix (orthonormal columns, determinant +1)")
+        scales = np.linalg.norm(r, axis=0)
+        unit = r / np.maximum(scales, 1e-12)
+        scaled = np.allclose(unit.T @ unit, np.eye(3), atol=1e-4)
+        lengths = np.round(scales, 4).tolist()
+        hint = f" (its columns have lengths {lengths}: divide each by its length)" if scaled else ""
+        raise ValueError(f"camera_to_world must be a rotation matrix (orthonormal columns, determinant +1){hint}")
     return r
 
 

@@ -326,7 +326,9 @@ def test_bad_input_is_a_clear_error():
         to_threejs(est, np.eye(4))
     with pytest.raises(ValueError, match="rotation"):
         to_unity(est, np.diag([1.0, 1.0, -1.0]))
-    with pytest.raises(ValueError, match="rotation"):
+    with pytest.raises(ValueError, match=r"lengths \[2.0, 2.0, 2.0\]: divide each by its length"):
         to_filament(est, 2 * np.eye(3))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        to_arcore(est, np.full((3, 3), np.nan))
     with pytest.raises(TypeError, match="LightEstimate"):
         to_arkit({"direction": (0, 0, 1)})
