@@ -2,11 +2,13 @@
 
 Every image gives one row: ``{"image": ABSOLUTE_PATH, "face": true, ...LightEstimate.to_dict()}``, or
 ``{"image": ..., "face": false}`` (no face), or ``{"image": ..., "face": false, "error": MESSAGE}`` (could
-not be read or estimated). Rows are written by this (the parent) process only, one whole line per
-``write`` followed by flush and ``fsync``, so a ``kill -9`` loses at most the images in flight and never
-leaves a duplicate or half row. On start the existing file is read: images with a row (faces, no-face and
-errors alike, so bad files are not retried forever) are skipped and new rows appended; a torn last line
-(power loss, a full disk) is cut off first. Rows come in the order workers finish, not input order.
+not be read or estimated); each also says what made it (``"made_with"``: method, landmarks and model), and a
+rerun with other options is refused rather than mixing two kinds of row in one file. Rows are written by this
+(the parent) process only, one whole line per ``write`` followed by flush and ``fsync``, so a ``kill -9``
+loses at most the images in flight and never leaves a duplicate or half row. On start the existing file is
+read: images with a row (faces, no-face and errors alike, so bad files are not retried forever) are skipped
+and new rows appended; a torn last line (power loss, a full disk) is cut off first. Rows come in the order
+workers finish, not input order.
 
 Workers are ``spawn`` processes (safe with LiteRT's threads, and the same on Linux and macOS), each with
 its own :class:`~lightest.estimator.Estimator` (``num_threads=1``) made once in the worker initialiser.
@@ -38,7 +40,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 __all__ = ["BatchSummary", "ResultsFile", "add_batch_parser", "batch_command", "default_workers", "estimate_row",
-           "run_batch"]
+           "made_with_options", "run_batch"]
 
 #: Tasks queued per worker beyond the one it runs: keeps workers busy without a backlog to lose on a kill.
 _QUEUE_PER_WORKER = 2
@@ -50,6 +52,12 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - macOS
         return max(1, os.cpu_count() or 1)
+
+
+def made_with_options(options: EstimatorOptions) -> str:
+    """What made a row (its ``made_with``): method, landmarks and model, so a rerun cannot mix two kinds."""
+    model = "bundled" if options.model_path is None else Path(options.model_path).name
+    return f"method={options.method} landmarks={options.landmarks} model={model}"
 
 
 def estimate_row(est: Estimator, image: str) -> dict[str, Any]:
@@ -258,7 +266,13 @@ def run_batch(
     """
     t0 = time.monotonic()
     keys = list(dict.fromkeys(os.path.abspath(p) for p in images))  # the same file named twice runs once
+    made_with = made_with_options(options)
     with ResultsFile(out) as results:
+        kinds = {str(r["made_with"]) for r in results.rows.values() if "made_with" in r}
+        other = sorted(kinds - {made_with})
+        if other:
+            raise ValueError(f"--out {out} holds rows made with {', '.join(other)}; this run would add rows made with "
+                             f"{made_with}: use the same --method/--landmarks/--model, or another file")  # fmt: skip
         todo = [k for k in keys if k not in results.rows]
         already = len(keys) - len(todo)
         rows: Iterable[dict[str, Any]]
@@ -274,7 +288,7 @@ def run_batch(
         written = 0
         try:
             for row in rows:
-                results.append(row)
+                results.append({**row, "made_with": made_with})
                 written += 1
                 bar.step()
         finally:

@@ -51,7 +51,9 @@ def test_reference_rows_name_faces_no_faces_and_errors(reference: dict[str, dict
     face = reference[str(folder / "face_00000.jpg")]
     assert face["face"] is True and len(face["sh"]) == 9 and len(face["direction"]) == 3
     assert len(json.dumps(face)) <= 2048, "compact rows, no landmarks"
-    assert reference[str(folder / "face_00007.jpg")] == {"image": str(folder / "face_00007.jpg"), "face": False}
+    made_with = "method=auto landmarks=mediapipe model=bundled"
+    assert reference[str(folder / "face_00007.jpg")] == {"image": str(folder / "face_00007.jpg"), "face": False,
+                                                         "made_with": made_with}  # fmt: skip
     bad = reference[str(folder / "notes.jpg")]
     assert bad["face"] is False and "not an image" in bad["error"]
 
@@ -118,6 +120,16 @@ def test_a_file_that_is_not_batch_output_is_left_untouched(folder: Path, tmp_pat
     proc = _batch(str(folder / "face_00000.jpg"), "--out", str(out))
     assert proc.returncode == 2 and "is not a lightest batch row" in proc.stderr
     assert out.read_bytes() == content
+
+
+def test_a_rerun_with_other_options_is_refused(folder: Path, reference: dict[str, dict], tmp_path: Path):
+    """Rows say what made them; a rerun with another backend or model would mix two kinds in one file."""
+    out = tmp_path / "mixed.jsonl"
+    assert _batch(str(folder / "face_00000.jpg"), "--out", str(out)).returncode == 0
+    before = out.read_bytes()
+    proc = _batch(str(folder), "--out", str(out), "--method", "physics")
+    assert proc.returncode == 2 and "holds rows made with method=auto landmarks=mediapipe model=bundled" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and out.read_bytes() == before
 
 
 def test_a_second_writer_is_refused(folder: Path, tmp_path: Path):
