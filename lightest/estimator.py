@@ -114,9 +114,8 @@ def _weak_step(est: Estimator) -> Callable[[np.ndarray, float, int], LightEstima
 
 
 def _check_timestamp(timestamp_ms: object) -> None:
-    if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, (int, float, np.integer, np.floating)):
-        raise ValueError(f"timestamp_ms must be a finite number of milliseconds, got {timestamp_ms!r}")
-    if not np.isfinite(timestamp_ms):
+    number = not isinstance(timestamp_ms, bool) and isinstance(timestamp_ms, (int, float, np.integer, np.floating))
+    if not number or not np.isfinite(timestamp_ms):  # type: ignore[arg-type]
         raise ValueError(f"timestamp_ms must be a finite number of milliseconds, got {timestamp_ms!r}")
 
 
