@@ -26,7 +26,7 @@ import cv2
 
 from lightest import __version__
 from lightest.batch import add_batch_parser, batch_command
-from lightest.estimator import METHODS, Estimator
+from lightest.estimator import METHODS, Estimator, EstimatorOptions
 from lightest.image_io import load_image
 from lightest.landmarks import BACKENDS
 from lightest.overlay import OverlayOptions, draw_overlay
@@ -76,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
         help="write an annotated image: a file (.png, .jpg, ...) for one input, a directory for several",
     )
     est.add_argument("--points", action="store_true", help="with --overlay: also draw the sampled light-points")
+    est.add_argument(
+        "--max-faces",
+        type=int,
+        default=1,
+        metavar="N",
+        help="up to N faces per image, largest first, each on its own line (with --json and --csv they carry a "
+        "face_index, 0 = largest); default 1: the one face of a portrait",
+    )
     est.add_argument("--method", choices=METHODS, default="auto", help="default: bundled model, else physics")
     est.add_argument("--landmarks", choices=BACKENDS, default="mediapipe", help="landmark backend")
     est.add_argument("--model", type=Path, help="a .tflite model (with its .card.json) to use")
@@ -167,20 +175,30 @@ def _same_file_key(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def _record(where: dict[str, Any], result: LightEstimate | None, full: bool) -> dict[str, Any]:
-    """A JSON row: ``where`` (the image, or the frame and its timestamp), then ``face`` and the estimate."""
+def _record(
+    where: dict[str, Any], result: LightEstimate | None, full: bool, face_index: int | None = None
+) -> dict[str, Any]:
+    """A JSON row: ``where`` (the image, or the frame and its timestamp), then ``face`` (and ``face_index``
+    when several faces are asked for) and the estimate."""
     if result is None:
         return {**where, "face": False}
-    return {**where, "face": True, **result.to_dict(full=full)}
+    index = {} if face_index is None else {"face_index": face_index}
+    return {**where, "face": True, **index, **result.to_dict(full=full)}
 
 
-def _csv_row(where: list[Any], result: LightEstimate | None, error: str = "") -> list[Any]:
-    """A CSV row: the ``where`` columns, then :data:`CSV_COLUMNS` after ``image``."""
+def _csv_columns(multi_face: bool) -> tuple[str, ...]:
+    """:data:`CSV_COLUMNS`, with ``face_index`` after ``face`` when several faces are asked for."""
+    return (*CSV_COLUMNS[:2], "face_index", *CSV_COLUMNS[2:]) if multi_face else CSV_COLUMNS
+
+
+def _csv_row(where: list[Any], result: LightEstimate | None, error: str = "", index: tuple[Any, ...] = ()) -> list[Any]:
+    """A CSV row: the ``where`` columns, then :data:`CSV_COLUMNS` after ``image``, with the ``index`` cells
+    (``face_index``, or empty for an image without a face) after ``face`` when several faces are asked for."""
     if result is None:
-        return [*where, False] + [""] * (len(CSV_COLUMNS) - 3) + [error]
+        return [*where, False, *index] + [""] * (len(CSV_COLUMNS) - 3) + [error]
     d = result.to_dict()
-    return [*where, True, d["azimuth_deg"], d["elevation_deg"], *d["direction"], d["ambient"], d["intensity"],
-            d["confidence"], *d["face_box"], d["method"], ""]  # fmt: skip
+    return [*where, True, *index, d["azimuth_deg"], d["elevation_deg"], *d["direction"], d["ambient"],
+            d["intensity"], d["confidence"], *d["face_box"], d["method"], ""]  # fmt: skip
 
 
 class _Progress:
@@ -206,18 +224,25 @@ class _Progress:
 
 def _results(
     est: Estimator, paths: list[Path], images: bool
-) -> Iterator[tuple[Path, Any, LightEstimate | None, str | None]]:
-    """(path, image, estimate, error) per input, in order; a file that cannot be read gives its error.
+) -> Iterator[tuple[Path, Any, list[LightEstimate], str | None]]:
+    """(path, image, estimates, error) per input, in order: no estimate means no face; a file that cannot be
+    read gives its error.
 
-    ``estimate_path`` decodes big JPEGs reduced; the full image is read only when ``images`` (an overlay) asks."""
+    With one face asked for, ``estimate_path`` decodes big JPEGs reduced and the full image is read only when
+    ``images`` (an overlay) asks; with several, the image is decoded whole for ``estimate_all``."""
+    several = est.options.max_faces > 1
     for path in paths:
         try:
-            result = est.estimate_path(path)
-            image = load_image(path) if images and result is not None else None
+            if several:
+                results = est.estimate_all(load_image(path))
+            else:
+                found = est.estimate_path(path)
+                results = [] if found is None else [found]
+            image = load_image(path) if images and results else None
         except (OSError, ValueError) as exc:
-            yield path, None, None, str(exc)
+            yield path, None, [], str(exc)
             continue
-        yield path, image, result, None
+        yield path, image, results, None
 
 
 def _estimate(args: argparse.Namespace) -> int:
@@ -225,42 +250,62 @@ def _estimate(args: argparse.Namespace) -> int:
         raise UsageError("--full goes with --json")
     if args.points and args.overlay is None:
         raise UsageError("--points goes with --overlay")
+    if args.max_faces < 1:
+        raise UsageError(f"--max-faces must be at least 1, got {args.max_faces}")
+    if args.max_faces > 1 and args.overlay is not None:
+        raise UsageError("--overlay draws one face's light: use it without --max-faces")
+    several = args.max_faces > 1
     paths = _expand(args.images, args.recursive)
     overlays = _overlay_targets(args.overlay, paths)
     failures = 0
     writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
     if writer is not None:
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(_csv_columns(several))
     progress = _Progress(len(paths), sys.stderr)
     shared_terminal = sys.stdout.isatty()  # the progress line must be cleared before each result line
-    with Estimator(method=args.method, landmarks=args.landmarks, model_path=args.model) as est:
-        for done, (path, image, result, error) in enumerate(_results(est, paths, bool(overlays)), start=1):
+    est_options = EstimatorOptions(args.method, args.landmarks, args.model, max_faces=args.max_faces)
+    with Estimator(est_options) as est:
+        for done, (path, image, results, error) in enumerate(_results(est, paths, bool(overlays)), start=1):
             if shared_terminal or error is not None:
                 progress.close()
-            failures += error is not None or result is None
+            failures += error is not None or not results
             if error is not None:
                 print(f"{path}: error: {error}", file=sys.stderr)
-            if args.json:
-                row = _record({"image": str(path)}, result, args.full)
-                print(json.dumps(row if error is None else {**row, "error": error}))
-            elif writer is not None:
-                writer.writerow(_csv_row([str(path)], result, error or ""))
-            elif error is not None:
-                pass
-            elif result is None:
-                print(f"{path}: no face")
-            else:
-                print(
-                    f"{path}: azimuth {result.azimuth_deg:+7.2f} deg  elevation {result.elevation_deg:+7.2f} deg  "
-                    f"confidence {result.confidence:.2f}  ({result.method})"
-                )
-            if overlays and result is not None:
+            _print_image(args, writer, path, results, error, several)
+            if overlays and results:
                 out = overlays[path]
-                if not cv2.imwrite(str(out), draw_overlay(image, result, OverlayOptions(points=args.points))):
+                if not cv2.imwrite(str(out), draw_overlay(image, results[0], OverlayOptions(points=args.points))):
                     raise OSError(f"could not write overlay {out}")
             progress(done, path.name)
     progress.close()
     return EXIT_FAILED_IMAGES if failures else EXIT_OK
+
+
+def _print_image(
+    args: argparse.Namespace, writer: Any, path: Path, results: list[LightEstimate], error: str | None, several: bool
+) -> None:
+    """One image's rows on stdout: one per face (``face_index`` numbers them when ``several``), or one saying
+    there is no face (or, for --json and --csv, why the file could not be read)."""
+    faces: list[tuple[int | None, LightEstimate | None]] = [
+        (i if several else None, r) for i, r in enumerate(results)
+    ] or [(None, None)]
+    for index, result in faces:
+        if args.json:
+            row = _record({"image": str(path)}, result, args.full, index)
+            print(json.dumps(row if error is None else {**row, "error": error}))
+        elif writer is not None:
+            cells = () if not several else ("",) if index is None else (index,)
+            writer.writerow(_csv_row([str(path)], result, error or "", cells))
+        elif error is not None:
+            pass
+        elif result is None:
+            print(f"{path}: no face")
+        else:
+            face = "" if index is None else f" face {index}"
+            print(
+                f"{path}{face}: azimuth {result.azimuth_deg:+7.2f} deg  elevation {result.elevation_deg:+7.2f} deg  "
+                f"confidence {result.confidence:.2f}  ({result.method})"
+            )
 
 
 def _video(args: argparse.Namespace) -> int:

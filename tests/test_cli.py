@@ -215,3 +215,42 @@ def test_json_and_csv_have_a_row_for_an_unreadable_image(capsys, tmp_path):
     table = list(csv.reader(capsys.readouterr().out.splitlines()))
     assert table[0][-1] == "error" and "not an image" in table[1][-1] and table[2][-1] == ""
     assert all(len(row) == len(table[0]) for row in table)
+
+
+def _two_faces(tmp_path):
+    """The example face and its mirror image side by side (light from the left, then from the right)."""
+    face = cv2.imread(str(EXAMPLE))
+    path = tmp_path / "two faces.png"
+    cv2.imwrite(str(path), np.concatenate([face, cv2.flip(face, 1)], axis=1))
+    return path
+
+
+def test_max_faces_gives_a_row_per_face_largest_first(capsys, tmp_path):
+    two, blank = _two_faces(tmp_path), tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((240, 320, 3), 128, np.uint8))
+    assert main(["estimate", str(two), "--max-faces", "3", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["face_index"] for r in rows] == [0, 1]
+    assert rows[0]["face_box"][2] >= rows[1]["face_box"][2]
+    assert sorted(np.sign(r["direction"][0]) for r in rows) == [-1, 1]  # the mirror's light is on the other side
+    assert main(["estimate", str(two), str(blank), "--max-faces", "3", "--csv"]) == 1
+    table = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert [(r["face"], r["face_index"]) for r in table] == [("True", "0"), ("True", "1"), ("False", "")]
+    assert main(["estimate", str(two), "--max-faces", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [f"{two} face 0", f"{two} face 1"]
+    assert main(["estimate", str(two), "--json"]) == 0  # default: one face, no face_index
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert "face_index" not in row
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--max-faces", "0"], "--max-faces must be at least 1"),
+        (["--max-faces", "2", "--overlay", "o.png"], "--overlay draws one face"),
+    ],
+)
+def test_max_faces_usage_errors(capsys, tmp_path, extra, message):
+    assert main(["estimate", str(EXAMPLE), *extra]) == 2
+    assert message in capsys.readouterr().err
