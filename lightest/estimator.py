@@ -49,6 +49,7 @@ __all__ = [
     "Estimator",
     "EstimatorOptions",
     "StageTimes",
+    "TimestampOrderError",
     "default_model_path",
 ]
 
@@ -111,6 +112,16 @@ def _weak_step(est: Estimator) -> Callable[[np.ndarray, float, int], LightEstima
         return live_step(frame, timestamp_ms, generation)
 
     return step
+
+
+class TimestampOrderError(ValueError):
+    """A video or live-stream frame whose timestamp is not after the stream's last one."""
+
+    def __init__(self, timestamp_ms: float, last_ms: float) -> None:
+        super().__init__(
+            f"timestamp_ms must increase monotonically: got {timestamp_ms} after {last_ms} (reset() starts anew)"
+        )
+        self.timestamp_ms, self.last_ms = timestamp_ms, last_ms
 
 
 def _check_timestamp(timestamp_ms: object) -> None:
@@ -475,9 +486,7 @@ class Estimator:
     def _check_increasing(self, timestamp_ms: float) -> None:
         last = self._last_timestamp_ms
         if last is not None and timestamp_ms <= last:
-            raise ValueError(
-                f"timestamp_ms must increase monotonically: got {timestamp_ms} after {last} (reset() starts anew)"
-            )
+            raise TimestampOrderError(timestamp_ms, last)
 
     def _refuse_in_live_stream(self, name: str) -> None:
         self._check_open()

@@ -260,7 +260,8 @@ def test_webcam_frames_are_tracked_and_filtered(server: tuple[str, int]) -> None
     # a timestamp that does not increase is refused; a new stream id starts again
     data = cv2.imencode(".png", image)[1].tobytes()
     status, _, body = _request(server, "POST", "/api/estimate?stream=test1&timestamp_ms=50", data)
-    assert status == 400 and "increase monotonically" in json.loads(body)["error"]
+    error = json.loads(body)["error"]
+    assert status == 400 and "increase monotonically" in error and "new stream id" in error and "reset()" not in error
     status, _, body = _request(server, "POST", "/api/estimate?stream=test2&timestamp_ms=0", data)
     assert status == 200 and len(json.loads(body)["faces"]) == 1
     for query, message in (("stream=test2", "finite number"), ("timestamp_ms=5", "needs ?stream="),

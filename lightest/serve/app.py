@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
-from lightest.estimator import Estimator
+from lightest.estimator import Estimator, TimestampOrderError
 from lightest.landmarks import FaceLandmarks
 from lightest.lightpoints import mesh_triangles
 from lightest.result import LightEstimate
@@ -137,8 +137,9 @@ def _webcam_faces(webcam: _WebcamStream, data: bytes, stream: str, timestamp_ms:
     image = decode_image(data)
     try:
         result = webcam.estimate(image, stream, timestamp_ms)
-    except ValueError as exc:  # a timestamp not after the stream's last one
-        raise UploadError(400, f"{exc}".replace("reset() starts anew", "a new stream id starts anew")) from exc
+    except TimestampOrderError as exc:
+        message = f"timestamp_ms must increase monotonically: got {exc.timestamp_ms} after {exc.last_ms} in stream "
+        raise UploadError(400, message + f"{stream!r} (a new stream id starts anew)") from exc
     return _posed(image, result)
 
 
