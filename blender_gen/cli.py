@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed-uniform: the seed's 3024-position grid; seed-random: 400 random positions in "
                         "the seed's box; diverse: random heads, skin, pose, light, camera and noise; natural: "
                         "featured ICT faces (brows, lips, stubble, hair, glasses) under rotated, tinted HDRIs plus "
-                        "0-3 window/lamp/phone lights, with SH / dominant direction / colour labels")
+                        "0-3 window/lamp/phone lights, with SH / dominant direction / colour labels; natural-lab: the "
+                        "same faces, each under one Yale B-like point light")
     r.add_argument("--out", type=Path, required=True, help="dataset folder, e.g. data/diverse")
     r.add_argument("--count", type=int, default=None, help="number of images (default: preset's)")
     r.add_argument("--resolution", type=int, default=None,

@@ -10,7 +10,7 @@ read the HDRI, so the sampler does not need the image files.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -72,6 +72,9 @@ class NaturalRanges:
 
 
 NATURAL = NaturalRanges()
+#: The ``natural-lab`` preset: the same faces, every image under one Yale B-like lab light (point light, the HDRI
+#: dimmed to 3-30 % of it): training data for the light direction on realistic skin.
+NATURAL_LAB = replace(NATURAL, p_lab=1.0)
 
 
 @dataclass(frozen=True)
@@ -162,11 +165,11 @@ def _light(rng: np.random.Generator, role: str, cam_rot: np.ndarray) -> NaturalL
 
 
 def natural(dataset_seed: int, index: int, width: int, height: int, n_identities: int = 100,
-            n_expressions: int = 53) -> NaturalParams:
-    """Sample image ``index`` of the ``natural`` preset (see :class:`NaturalRanges`)."""
+            n_expressions: int = 53, ranges: NaturalRanges = NATURAL) -> NaturalParams:
+    """Sample image ``index`` of the ``natural`` preset (or of another set of ``ranges``: :data:`NATURAL_LAB`)."""
     from blender_gen.presets import image_seed, sample_cap_direction, sample_head_and_camera
 
-    r = NATURAL
+    r = ranges
     seed = image_seed(dataset_seed, index)
     rng = np.random.default_rng(seed)
     is_lps, identity, expression, pose, focal, cam_dist = sample_head_and_camera(

@@ -167,6 +167,13 @@ def natural_sampler(dataset_seed: int, index: int, width: int, height: int) -> N
     return natural(dataset_seed, index, width, height)
 
 
+def natural_lab_sampler(dataset_seed: int, index: int, width: int, height: int) -> NaturalParams:
+    """The ``natural-lab`` preset: the ``natural`` faces, each under one lab light (``NATURAL_LAB``)."""
+    from blender_gen.natural import NATURAL_LAB, natural
+
+    return natural(dataset_seed, index, width, height, ranges=NATURAL_LAB)
+
+
 @dataclass(frozen=True)
 class Preset:
     """A named preset: its sampler, default size and resolution, and image format."""
@@ -184,4 +191,5 @@ PRESETS: dict[str, Preset] = {
     "seed-random": Preset(seed_random, 400, 320),
     "diverse": Preset(diverse, 1000, 256),
     "natural": Preset(natural_sampler, 1000, 256, natural=True, default_denoise=True),
+    "natural-lab": Preset(natural_lab_sampler, 1000, 256, natural=True, default_denoise=True),
 }

@@ -42,6 +42,14 @@ def test_sampler_is_deterministic_and_covers_the_cases():
     assert {r for p in a for r in (light.role for light in p.lights)} == {"window", "lamp", "phone", "lab"}
 
 
+def test_natural_lab_lights_every_face_with_one_lab_light():
+    from blender_gen.presets import PRESETS
+
+    a = [PRESETS["natural-lab"].sampler(5, k, 256, 256) for k in range(50)]
+    assert all(p.lab and [light.role for light in p.lights] == ["lab"] for p in a)
+    assert len({p.hdri for p in a}) > 3 and len({p.identity_weights for p in a}) > 40
+
+
 def test_feature_maps_put_brows_above_the_eyes_and_lips_on_the_mouth():
     _need_assets()
     from blender_gen.face_features import feature_maps
