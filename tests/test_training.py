@@ -1,6 +1,7 @@
 """Training features, train, evaluate and export on a tiny dataset made from the shipped example face."""
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -230,3 +231,41 @@ def test_light_head_graph_of_a_trained_model_matches_its_regressor(tiny_renders,
         a, b = graph.estimate(image), numpy_path.estimate(image)
     assert frames.angle_between_deg(np.array(a.direction), np.array(b.direction)) < 0.01
     assert a.ambient == pytest.approx(b.ambient, abs=1e-4)
+
+
+def test_fine_tuning_starts_from_the_shipped_regressor(tiny_renders, tmp_path):
+    pytest.importorskip("tensorflow", reason="the train extra (tensorflow-cpu) is needed to train")
+    from lightest.litert import open_interpreter
+    from lightest.model_card import ModelCard, card_path_for
+    from training.models import parallel_direction
+    from training.train import REPO, TrainConfig, load_product_weights, start_card, train
+
+    shipped = REPO / "lightest/models/product-v5-float32.tflite"
+    card = ModelCard.load(card_path_for(shipped))
+    cfg = TrainConfig(
+        name="tuned", features=(), blocks=card.features, model="parallel_direction", target="light_dir_head",
+        extra_targets=("ambient_ratio", "light_distance_m"), hidden=48, extra_hidden=8, shared_hidden=96,
+        init_from=str(shipped),
+    )  # fmt: skip
+    n = len(card.input_mean)
+    assert start_card(cfg, n) == card
+    model = parallel_direction(n, n_out=5, hidden=48, extra_hidden=8, shared_hidden=96)
+    load_product_weights(model, cfg)
+    x = np.random.default_rng(0).normal(size=(4, n)).astype(np.float32)
+    interp = open_interpreter(shipped)
+    (inp,), (out,) = interp.get_input_details(), interp.get_output_details()
+    interp.resize_tensor_input(inp["index"], x.shape)
+    interp.allocate_tensors()
+    interp.set_tensor(inp["index"], x)
+    interp.invoke()
+    assert np.allclose(model.predict(x, verbose=0), interp.get_tensor(out["index"]), atol=1e-4)
+    with pytest.raises(ValueError, match=r"is \(96, 48\), the config.s \(64, 48\)"):  # another shape: refused
+        load_product_weights(parallel_direction(n, n_out=5, hidden=48, extra_hidden=8, shared_hidden=64), cfg)
+    with pytest.raises(ValueError, match="features"):
+        start_card(replace(cfg, blocks=("gray_norm",)), n)
+    # a short fine-tuning run on the tiny renders keeps the start model's standardisation
+    extract(tiny_renders, "mediapipe", "mesh-v1").save(tmp_path / "f.npz")
+    tuned = replace(cfg, features=(str(tmp_path / "f.npz"),), epochs=2, validation_fraction=0.3, learning_rate=1e-4)
+    train(tuned, tmp_path / "run")
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert np.allclose(run["input_mean"], card.input_mean) and np.allclose(run["input_std"], card.input_std)

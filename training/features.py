@@ -102,6 +102,16 @@ class FeatureSet:
         return cls(arrays, meta)
 
 
+def point_light_distance(row: dict[str, Any]) -> float | None:
+    """Distance (m) from the face centre to the one point light of a ``natural`` / ``natural-lab`` label
+    (their ``lights`` list), or None when the row has other lights or none: the ``light_distance_m`` label the
+    diverse and seed presets write themselves."""
+    lights, centre = row.get("lights"), row.get("face_centre_camera_m")
+    if not lights or len(lights) != 1 or lights[0].get("kind") != "point" or centre is None:
+        return None
+    return float(np.linalg.norm(np.subtract(lights[0]["position_camera_m"], centre)))
+
+
 def identity_key(row: dict[str, Any]) -> str:
     """Which person a render shows: 'lps' or a short hash of the ICT identity weights."""
     weights = row.get("identity_weights")
@@ -150,6 +160,9 @@ def extract(renders: Path, landmarks: str, light_points: str) -> FeatureSet:
         name: np.asarray(v, dtype=np.float32 if name not in ("valid", "radius") else None) for name, v in store.items()
     }
     arrays["found"] = np.array(found)
+    for row in rows:
+        if row.get("light_distance_m") is None and (distance := point_light_distance(row)) is not None:
+            row["light_distance_m"] = distance
     for name, width in LABELS.items():
         vals = [row.get(name) for row in rows]
         filled = [np.full(width, np.nan) if v is None else np.ravel(v) for v in vals]

@@ -22,7 +22,7 @@ from lightest import frames
 from lightest.features import LightPointObservation, feature_vector
 from lightest.lightpoints import get_light_point_set
 from lightest.mirror import MirroredFeatures, merge_mirrored, mirrored
-from lightest.model_card import DIRECTION_OUTPUTS
+from lightest.model_card import DIRECTION_OUTPUTS, ModelCard, card_path_for
 from lightest.physics import srgb_to_linear
 from training.features import FeatureSet
 
@@ -31,7 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 PRODUCT_MODEL = "parallel_direction"
 #: Options only the product model reads: a seed config that sets one away from its default is refused, not ignored.
-PRODUCT_ONLY = ("extra_hidden", "dropout", "input_noise", "direction_loss", "shared_hidden", "quantization_aware")
+PRODUCT_ONLY = ("extra_hidden", "dropout", "input_noise", "direction_loss", "shared_hidden", "quantization_aware",
+                "init_from")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class TrainConfig:
     quantization_aware: bool = False  # product model: train the weights through the int8 grid (training.models)
     seed: int = 0  # weights, shuffling and augmentation
     split_seed: int | None = None  # which people go to val/test (default: ``seed``)
+    init_from: str | None = None  # product model: a float32 .tflite regressor (+ card) to fine-tune from
+    exclude_hdri: tuple[str, ...] = ()  # natural presets: drop renders lit by these HDRIs (held out elsewhere)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -83,15 +86,20 @@ class TrainConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
-        for key in ("features", "blocks", "extra_targets", "gamma_augment", "train_identities"):
+        for key in ("features", "blocks", "extra_targets", "gamma_augment", "train_identities", "exclude_hdri"):
             if key in data and data[key] is not None:
                 data[key] = tuple(data[key])
         return cls(**data)
 
 
+def in_repo(path: str) -> Path:
+    """A config's path: absolute as given, else relative to the repository."""
+    return Path(path) if Path(path).is_absolute() else REPO / path
+
+
 def load_features(paths: tuple[str, ...]) -> FeatureSet:
     """Concatenate feature files measured with the same landmarks and light-points."""
-    sets = [FeatureSet.load(REPO / p if not Path(p).is_absolute() else Path(p)) for p in paths]
+    sets = [FeatureSet.load(in_repo(p)) for p in paths]
     first = sets[0].meta
     for s in sets[1:]:
         for key in ("landmarks", "light_points", "has_normals"):
@@ -105,7 +113,12 @@ def load_features(paths: tuple[str, ...]) -> FeatureSet:
 def split_rows(fs: FeatureSet, cfg: TrainConfig) -> dict[str, np.ndarray]:
     """Row indices of train / val / test (faces found only)."""
     rng = np.random.default_rng(cfg.seed if cfg.split_seed is None else cfg.split_seed)
-    rows = np.flatnonzero(fs.found)
+    usable = fs.found
+    if cfg.exclude_hdri:
+        if "hdri" not in fs.arrays:
+            raise ValueError("exclude_hdri needs features with an 'hdri' label (natural presets)")
+        usable = usable & ~np.isin(fs.arrays["hdri"], cfg.exclude_hdri)
+    rows = np.flatnonzero(usable)
     if cfg.split == "random":
         rows = rng.permutation(rows)
         n_val = round(cfg.validation_fraction * len(rows))
@@ -244,6 +257,52 @@ def angle_stats(errors: np.ndarray) -> dict[str, float]:
     }
 
 
+#: Names of the product model's branches, in output order (:func:`training.models.parallel_direction`).
+BRANCHES = ("dir_x", "dir_y", "dir_z", "extra1", "extra2", "extra3")
+
+
+def start_card(cfg: TrainConfig, n_inputs: int) -> ModelCard:
+    """The card of ``cfg.init_from``, checked to fit ``cfg``: same light-points, features, outputs, inputs."""
+    path = in_repo(cfg.init_from)
+    card = ModelCard.load(card_path_for(path))
+    wanted = {"features": tuple(cfg.blocks), "outputs": tuple(output_names(cfg))}
+    for key, value in wanted.items():
+        if tuple(getattr(card, key)) != value:
+            raise ValueError(f"init_from {path.name}: its {key} are {getattr(card, key)}, this config's {value}")
+    if len(card.input_mean) != n_inputs:
+        raise ValueError(f"init_from {path.name}: it reads {len(card.input_mean)} inputs, the features give {n_inputs}")
+    return card
+
+
+def load_product_weights(model: Any, cfg: TrainConfig) -> None:
+    """Copy the weights of the float32 product regressor ``cfg.init_from`` into ``model`` (the same
+    ``parallel_direction`` architecture, built from ``cfg``): fine-tuning starts from a shipped model."""
+    from export.tflite_layers import read_dense_layers
+
+    path = in_repo(cfg.init_from)
+    dense, concats, source, sink = read_dense_layers(path)
+    by_target = {d.target: d for d in dense}
+    if len(concats) != 1 or concats[0][1] != sink:
+        raise ValueError(f"init_from {path.name}: not the product model's parallel design")
+    outs = [by_target[t] for t in concats[0][0]]
+    pairs = [(f"{name}_hidden", by_target[o.source]) for name, o in zip(BRANCHES, outs, strict=False)]
+    pairs += [(f"{name}_out", o) for name, o in zip(BRANCHES, outs, strict=False)]
+    shared = {d.source for _, d in pairs[: len(outs)]} - {source}
+    if shared:
+        pairs.append(("shared_hidden", by_target[shared.pop()]))
+    names = {layer.name for layer in model.layers}
+    for name, d in pairs:
+        if name not in names:
+            raise ValueError(f"init_from {path.name}: this config's model has no layer {name!r}")
+        layer = model.get_layer(name)
+        if tuple(layer.kernel.shape) != d.kernel.shape:
+            shape = tuple(layer.kernel.shape)
+            raise ValueError(f"init_from {path.name}: {name} is {d.kernel.shape}, the config's {shape}")
+        layer.set_weights([d.kernel, d.bias])
+    if len(pairs) != len([layer for layer in model.layers if hasattr(layer, "kernel")]):
+        raise ValueError(f"init_from {path.name}: it has {len(pairs)} layers, this config's model more")
+
+
 def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
     import keras
 
@@ -262,8 +321,12 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
         raise ValueError("mirror augmentation and mirror averaging need a direction target")
     x_train, y_train = training_set(fs, cfg, split["train"], rng)
     x_val, y_val = fs.matrix(cfg.blocks, split["val"]), targets(fs, cfg, split["val"])
-    mean = x_train.mean(axis=0)
-    std = np.maximum(x_train.std(axis=0), 1e-3)
+    if cfg.init_from:  # the start model's standardisation: its first layer's weights are in its units
+        card = start_card(cfg, x_train.shape[1])
+        mean, std = np.asarray(card.input_mean), np.asarray(card.input_std)
+    else:
+        mean = x_train.mean(axis=0)
+        std = np.maximum(x_train.std(axis=0), 1e-3)
     standardise = lambda x: ((x - mean) / std).astype(np.float32)  # noqa: E731
     if cfg.model not in BUILDERS:
         raise ValueError(f"model must be one of {sorted(BUILDERS)}, got {cfg.model!r}")
@@ -279,6 +342,8 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
         shared_hidden=cfg.shared_hidden,
         quantization_aware=cfg.quantization_aware,
     )
+    if cfg.init_from:
+        load_product_weights(model, cfg)
     out.mkdir(parents=True, exist_ok=True)
     monitor = MONITOR[cfg.model]
     history = model.fit(
