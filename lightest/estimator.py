@@ -425,9 +425,11 @@ class Estimator:
 
     def estimate_with_landmarks(self, image: np.ndarray, landmarks: FaceLandmarks) -> LightEstimate | None:
         """Estimate from landmarks you already have (from :meth:`detect_landmarks` or your own tracker,
-        in the backend's scheme): the "light head" alone, without face detection. Mesh landmarks without
-        a face crop get one made with the mesh model's tracking rule. Landmarks of another scheme, row count, or
-        with non-finite values raise ``ValueError``; landmarks wholly outside the image give None."""
+        in the backend's scheme): the "light head" alone, without face detection. The light is ``image``'s: the
+        face crop that came with mesh landmarks (from :meth:`detect_landmarks` on some frame) is cut again from
+        ``image`` (:meth:`~lightest.observer.LightPointObserver.crop_from`); landmarks without one, or moved
+        away from it, get one made with the mesh model's tracking rule. Landmarks of another scheme, row count,
+        or with non-finite values raise ``ValueError``; landmarks wholly outside the image give None."""
         bgr = to_bgr(image)
         with self._lock:
             self._check_open()
@@ -435,6 +437,8 @@ class Estimator:
             (h, w), (x, y, bw, bh) = bgr.shape[:2], face.box
             if x >= w or y >= h or x + bw <= 0 or y + bh <= 0:
                 return None
+            if face.scheme == "mediapipe468":
+                face = self._observer.crop_from(bgr, face)
             return self._estimate_face(bgr, face)
 
     def observe(self, image: np.ndarray) -> tuple[FaceLandmarks, LightPointObservation] | None:

@@ -8,8 +8,11 @@ the original pixels, as the seed thesis did.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from lightest.face.roi import warp_crop
 from lightest.features import LightPointObservation
 from lightest.headpose import head_rotation
 from lightest.image_io import to_bgr
@@ -25,6 +28,9 @@ __all__ = ["SCHEME_OF_BACKEND", "LightPointObserver"]
 SCHEME_OF_BACKEND = {"mediapipe": "mediapipe468", "dlib": "dlib68"}
 #: Rows of each landmark scheme.
 POINTS_OF_SCHEME = {"mediapipe468": 468, "dlib68": 68}
+#: Landmarks farther than this (pixels) from where their face crop put them were moved by the caller: the crop is
+#: made afresh (:meth:`LightPointObserver.crop_from`).
+MOVED_PX = 0.5
 
 
 class LightPointObserver:
@@ -95,6 +101,19 @@ class LightPointObserver:
         if landmarks.crop is not None or landmarks.scheme != "mediapipe468":
             return landmarks
         return self._backend.with_crop(bgr, landmarks)
+
+    def crop_from(self, bgr: np.ndarray, landmarks: FaceLandmarks) -> FaceLandmarks:
+        """``landmarks`` a caller brings, with their face crop cut from ``bgr``: a crop that came with them
+        (from another frame, say) is cut again from this image along the same affine, so the light is this
+        image's; when the points no longer sit where that crop put them (moved or scaled by the caller), a
+        crop is made afresh around them with the mesh model's tracking rule."""
+        crop = landmarks.crop
+        if crop is None:
+            return self.with_crop(bgr, landmarks)
+        mapped = crop.points[:, :2] @ crop.to_image[:, :2].T + crop.to_image[:, 2]
+        if np.abs(mapped - landmarks.points[:, :2]).max() > MOVED_PX:
+            return self.with_crop(bgr, replace(landmarks, crop=None))
+        return replace(landmarks, crop=replace(crop, image=warp_crop(bgr, crop.to_image, crop.image.shape[0])))
 
     def measure(self, bgr: np.ndarray, landmarks: FaceLandmarks) -> LightPointObservation:
         """Sample the light-points of ``landmarks`` in ``bgr`` (the mesh's face crop, or original pixels)."""

@@ -1,5 +1,6 @@
 import json
 
+import cv2
 import numpy as np
 import pytest
 
@@ -202,6 +203,26 @@ def test_landmarks_from_elsewhere_get_a_crop(example_image):
         bare = FaceLandmarks(points=found.points, scheme=found.scheme, has_depth=True)
         a, b = est.estimate_with_landmarks(example_image, bare), est.estimate(example_image)
     assert frames.angle_between_deg(np.array(a.direction), np.array(b.direction)) < 3
+
+
+def test_landmarks_reused_on_another_image_read_that_image(example_image):
+    """The crop that came with detect_landmarks is cut again from the image given: the light is that image's
+    (it used to sample the first image's crop and answer its light, confidently, on any frame)."""
+    import dataclasses
+
+    with Estimator() as est:
+        landmarks = est.detect_landmarks(example_image)
+        same, direct = est.estimate_with_landmarks(example_image, landmarks), est.estimate(example_image)
+        inverted = est.estimate_with_landmarks(255 - example_image, landmarks)  # shading reversed: light opposite
+        black = est.estimate_with_landmarks(np.zeros_like(example_image), landmarks)
+        half = cv2.resize(example_image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+        small = est.detect_landmarks(half)
+        scaled = est.estimate_with_landmarks(example_image, dataclasses.replace(small, points=small.points * 2))
+    assert same == direct
+    assert inverted.direction[0] > 0 > direct.direction[0] and black.confidence < 0.1
+    x, y, w, h = direct.face_box  # moved points get a crop of their own: light-points on this image's face
+    assert (scaled.light_points.min(0) >= (x - 2, y - 2)).all() and (scaled.light_points.max(0) <= (x + w, y + h)).all()
+    assert frames.angle_between_deg(np.array(scaled.direction), np.array(direct.direction)) < 5
 
 
 def test_estimates_compare_by_value(example_image):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["ROI_SCALE", "RotatedRect", "roi_from_eyes", "roi_from_mesh"]
+__all__ = ["ROI_SCALE", "RotatedRect", "roi_from_eyes", "roi_from_mesh", "warp_crop"]
 
 #: The crop is this many times the face box's longer side.
 ROI_SCALE = 1.5
@@ -47,18 +47,24 @@ class RotatedRect:
         return np.column_stack([linear, offset])
 
     def warp(self, bgr: np.ndarray, size: int, dark_border: bool = False) -> np.ndarray:
-        """The ``size`` x ``size`` crop of a BGR frame as RGB uint8, bilinear; beyond the frame the edge
-        pixels are replicated (MediaPipe), or black with ``dark_border`` (as if the frame had been padded)."""
-        # Pixel indices are used as the continuous coordinates themselves, as MediaPipe's OpenCV converter
-        # does (it maps the rect's corners to the tensor's corners); the graphs were trained on that.
-        crop = cv2.warpAffine(
-            bgr,
-            self.to_image(size),
-            (size, size),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_CONSTANT if dark_border else cv2.BORDER_REPLICATE,
-        )
-        return cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
+        """The ``size`` x ``size`` crop of a BGR frame as RGB uint8 (:func:`warp_crop`)."""
+        return warp_crop(bgr, self.to_image(size), size, dark_border)
+
+
+def warp_crop(bgr: np.ndarray, to_image: np.ndarray, size: int, dark_border: bool = False) -> np.ndarray:
+    """The ``size`` x ``size`` crop whose pixels ``to_image`` (``(2, 3)``) takes to frame pixels, as RGB uint8,
+    bilinear; beyond the frame the edge pixels are replicated (MediaPipe), or black with ``dark_border`` (as
+    if the frame had been padded)."""
+    # Pixel indices are used as the continuous coordinates themselves, as MediaPipe's OpenCV converter
+    # does (it maps the rect's corners to the tensor's corners); the graphs were trained on that.
+    crop = cv2.warpAffine(
+        bgr,
+        np.asarray(to_image, dtype=np.float64),
+        (size, size),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT if dark_border else cv2.BORDER_REPLICATE,
+    )
+    return cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
 
 
 def _rect(centre: np.ndarray, box_size: np.ndarray, start: np.ndarray, end: np.ndarray) -> RotatedRect:
