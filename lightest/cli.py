@@ -320,7 +320,7 @@ def _video(args: argparse.Namespace) -> int:
     found = 0
     with Estimator(method=args.method, model_path=args.model, running_mode="video", smoothing=smoothing) as est:
         if writer is not None:
-            writer.writerow(["frame", "timestamp_ms", *CSV_COLUMNS[1:]])
+            writer.writerow(["frame", "timestamp_ms", *CSV_COLUMNS[1:], "held"])
         for done, (frame, result) in enumerate(estimate_video(est, args.video, args.every), start=1):
             progress(done, f"frame {frame.index}")
             found += result is not None
@@ -328,7 +328,7 @@ def _video(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(_record({"frame": frame.index, "timestamp_ms": stamp}, result, args.full)))
             elif writer is not None:
-                writer.writerow(_csv_row([frame.index, stamp], result))
+                writer.writerow([*_csv_row([frame.index, stamp], result), result is not None and result.held])
             elif result is None:
                 print(f"frame {frame.index:>6}  {stamp / 1000:9.3f} s: no face")
             else:

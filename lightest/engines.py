@@ -88,9 +88,13 @@ def _rotation(camera_to_world: np.ndarray | None) -> np.ndarray:
     if not np.allclose(r.T @ r, np.eye(3), atol=1e-4) or np.linalg.det(r) < 0:
         scales = np.linalg.norm(r, axis=0)
         unit = r / np.maximum(scales, 1e-12)
-        scaled = np.allclose(unit.T @ unit, np.eye(3), atol=1e-4)
+        orthogonal = np.allclose(unit.T @ unit, np.eye(3), atol=1e-4)
         lengths = np.round(scales, 4).tolist()
-        hint = f" (its columns have lengths {lengths}: divide each by its length)" if scaled else ""
+        hint = ""
+        if orthogonal and np.linalg.det(unit) < 0:
+            hint = " (its determinant is negative: a reflection, as a change of handedness makes; mirror one axis back)"
+        elif orthogonal:
+            hint = f" (its columns have lengths {lengths}: divide each by its length)"
         raise ValueError(f"camera_to_world must be a rotation matrix (orthonormal columns, determinant +1){hint}")
     return r
 

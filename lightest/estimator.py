@@ -114,6 +114,10 @@ def _weak_step(est: Estimator) -> Callable[[np.ndarray, float, int], LightEstima
     return step
 
 
+#: Largest timestamp accepted (ms): 2**53, beyond which float milliseconds no longer count single steps.
+MAX_TIMESTAMP_MS = float(2**53)
+
+
 class TimestampOrderError(ValueError):
     """A video or live-stream frame whose timestamp is not after the stream's last one."""
 
@@ -126,8 +130,14 @@ class TimestampOrderError(ValueError):
 
 def _check_timestamp(timestamp_ms: object) -> None:
     number = not isinstance(timestamp_ms, bool) and isinstance(timestamp_ms, (int, float, np.integer, np.floating))
-    if not number or not np.isfinite(timestamp_ms):  # type: ignore[arg-type]
-        raise ValueError(f"timestamp_ms must be a finite number of milliseconds, got {timestamp_ms!r}")
+    try:
+        usable = number and abs(float(timestamp_ms)) <= MAX_TIMESTAMP_MS  # type: ignore[arg-type]; NaN fails too
+    except OverflowError:  # an int beyond float's range
+        usable = False
+    if not usable:
+        raise ValueError(
+            f"timestamp_ms must be a finite number of milliseconds (at most 2**53), got {timestamp_ms!r}"
+        )
 
 
 def default_model_path(landmarks: str = "mediapipe") -> Path | None:
@@ -197,6 +207,11 @@ class EstimatorOptions:
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
             object.__setattr__(self, name, int(value))
+        if self.model_path is not None:
+            if not isinstance(self.model_path, (str, os.PathLike)):
+                raise ValueError(f"model_path must be a path to a .tflite file, got {type(self.model_path).__name__}")
+            if Path(self.model_path).is_dir():
+                raise ValueError(f"model_path {os.fspath(self.model_path)!r} is a directory, not a .tflite file")
         if not isinstance(self.smoothing, SmoothingOptions):
             raise ValueError(f"smoothing must be a SmoothingOptions, got {type(self.smoothing).__name__}")
         if self.running_mode == "live_stream" and not callable(self.result_callback):
@@ -318,8 +333,11 @@ class Estimator:
     def estimate(self, image: np.ndarray) -> LightEstimate | None:
         """Light estimate of one face in one image (uint8 gray, BGR or BGRA), or None: no face.
 
-        The face is the largest of those found (``max_faces``; with the default 1, the detector's most confident
-        face: in a portrait, the face; in a group photo use :meth:`estimate_all`).
+        The face is the largest of those found (up to ``max_faces``); with the default 1 only one face is looked
+        for, the short-range detector's surest: in a portrait, the face; in a group photo, not necessarily the
+        largest (use :meth:`estimate_all` with a larger ``max_faces``). In video mode the face is tracked from
+        the previous call, but the answer is this frame's own: no filter, no hold and no timestamp (those are
+        :meth:`estimate_for_video`'s).
 
         In image mode a big image (longer side over :data:`lightest.photo_file.BIG_SIDE`) in which the whole
         frame shows no face is searched in four overlapping windows (:func:`lightest.photo_file.estimate_image`):
@@ -405,7 +423,8 @@ class Estimator:
         px: an 8000x6000 photo as 2000x1500); a face smaller than :data:`lightest.image_io.FACE_MIN_PX` there
         is estimated again on a finer decode (its 1.5x crop square >= the mesh's 192 px); with no face in the
         frame, four windows are searched. Landmarks, light-points and the face box come back in full-resolution
-        pixels. In video mode the file is decoded at full size and estimated as the stream's next frame.
+        pixels. In video mode the file is decoded at full size and tracked as the stream's next frame, unfiltered
+        (as :meth:`estimate`).
         """
         self._refuse_in_live_stream("estimate_path")
         return estimate_file(self._estimate_frame, path, adaptive=self.options.running_mode == "image")
@@ -416,7 +435,7 @@ class Estimator:
         return self._run(image)
 
     def detect_landmarks(self, image: np.ndarray) -> FaceLandmarks | None:
-        """Just the landmark step: the largest face's landmarks in ``image``, or None."""
+        """Just the landmark step: the landmarks of the face :meth:`estimate` would answer for, or None."""
         self._refuse_in_live_stream("detect_landmarks")
         bgr = to_bgr(image)
         with self._lock:

@@ -34,6 +34,7 @@ __all__ = [
     "apply_orientation",
     "detection_reduction",
     "image_header",
+    "image_path",
     "jpeg_layout",
     "jpeg_size",
     "load_image",
@@ -304,6 +305,16 @@ def _check_complete(p: Path, data: np.ndarray, scan_offset: int) -> None:
         raise ValueError(f"{p} is a truncated JPEG: the file ends inside the image data (no end marker)")
 
 
+def image_path(path: object) -> Path:
+    """``path`` as a :class:`~pathlib.Path` (``str``, ``bytes`` as :func:`os.fsdecode` reads them, or any
+    ``os.PathLike``); anything else is a ``ValueError`` naming what was given."""
+    if isinstance(path, bytes):
+        return Path(os.fsdecode(path))
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"expected an image file path (str or os.PathLike), got {type(path).__name__}")
+    return Path(path)
+
+
 def read_image(path: str | os.PathLike[str], reduction: int | None = None) -> DecodedImage:
     """Read an image file as BGR ``uint8`` (EXIF orientation applied); ``FileNotFoundError``/``ValueError``
     say what is wrong (a truncated JPEG, a file OpenCV cannot decode, an unsupported pixel type).
@@ -311,7 +322,7 @@ def read_image(path: str | os.PathLike[str], reduction: int | None = None) -> De
     ``reduction``: 1 decodes at full size; 2, 4 or 8 decode a JPEG that much smaller (other formats are
     always decoded at full size, reduction 1); None picks :func:`detection_reduction` for a JPEG.
     """
-    p = Path(path)
+    p = image_path(path)
     if reduction is not None and reduction not in (1, *REDUCTIONS):
         raise ValueError(f"reduction must be 1 or one of {REDUCTIONS}, got {reduction!r}")
     data = _read_bytes(p)

@@ -369,7 +369,12 @@ def draw_overlay(image: np.ndarray, estimate: LightEstimate, options: OverlayOpt
     The photo keeps its pixels; the canvas is larger (photo at ``plan_layout(...).origin``) only when no
     corner of the photo has room for the panel beside the face.
     """
-    options = options or OverlayOptions()
+    if not isinstance(estimate, LightEstimate):
+        hint = " (estimate() gives None when it finds no face: there is nothing to draw)" if estimate is None else ""
+        raise TypeError(f"expected a lightest.LightEstimate, got {type(estimate).__name__}{hint}")
+    options = OverlayOptions() if options is None else options
+    if not isinstance(options, OverlayOptions):
+        raise TypeError(f"options must be a lightest.overlay.OverlayOptions, got {type(options).__name__}")
     photo = to_bgr(image)
     layout = plan_layout(photo.shape, estimate, options)
     (ox, oy), (h, w) = layout.origin, photo.shape[:2]

@@ -42,6 +42,8 @@ class SmoothingOptions:
     hold_ms: float = 500.0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.enabled, (bool, np.bool_)):
+            raise ValueError(f"enabled must be True or False, got {self.enabled!r}")
         for name in ("min_cutoff_hz", "beta", "derivative_cutoff_hz", "hold_ms"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):

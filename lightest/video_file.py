@@ -22,10 +22,20 @@ from lightest.estimator import Estimator
 from lightest.litert import quiet_native_stderr
 from lightest.result import LightEstimate
 
-__all__ = ["DEFAULT_FPS", "VideoFrame", "estimate_video", "frame_count", "read_frames"]
+__all__ = ["DEFAULT_FPS", "VideoFrame", "estimate_video", "frame_count", "read_frames", "still_image_format"]
 
 #: Frame rate assumed when the file does not give one.
 DEFAULT_FPS = 30.0
+#: File signatures of still images, which FFmpeg would open as one-frame "videos" (animated GIFs stay videos).
+STILL_IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"BM": "BMP", b"II*\x00": "TIFF",
+                          b"MM\x00*": "TIFF"}  # fmt: skip
+
+
+def still_image_format(head: bytes) -> str | None:
+    """The still-image format whose signature ``head`` (a file's first bytes) starts with, else None."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for magic, name in STILL_IMAGE_SIGNATURES.items() if head.startswith(magic)), None)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,10 @@ def _open(path: str | os.PathLike[str]) -> cv2.VideoCapture:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p} does not exist" if not p.exists() else f"{p} is not a file")
+    with p.open("rb") as f:
+        still = still_image_format(f.read(12))
+    if still is not None:
+        raise ValueError(f"{p} is a {still} image, not a video (lightest estimate reads images)")
     with quiet_native_stderr():  # FFmpeg's own complaints about a bad file would otherwise reach the terminal
         capture = cv2.VideoCapture(str(p))
     if not capture.isOpened():

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
+from lightest import Estimator
 from lightest.image_io import load_image, to_bgr
+from tests.conftest import EXAMPLE
 
 
 @pytest.mark.parametrize(
@@ -174,3 +176,27 @@ def test_webp_exif_orientation_is_applied(tmp_path, orientation):
         upright = np.asarray(ImageOps.exif_transpose(shown).convert("RGB"))[:, :, ::-1]
     assert np.array_equal(read_image(path).image, upright)
     assert np.array_equal(decode_image(path.read_bytes()), upright)
+
+
+def test_wrong_kinds_of_argument_are_named(physics_estimator, example_image, tmp_path):
+    """Arguments of the wrong kind get a message naming them, not a TypeError from pathlib, numpy or cv2."""
+    from lightest import EstimatorOptions, SmoothingOptions
+    from lightest.overlay import draw_overlay
+
+    with pytest.raises(ValueError, match=r"expected an image file path .* got NoneType"):
+        physics_estimator.estimate_path(None)
+    assert physics_estimator.estimate_path(str(EXAMPLE).encode()) is not None  # bytes paths, as os takes them
+    for path, message in ((".", "is a directory, not a .tflite file"), (5, "must be a path to a .tflite file")):
+        with pytest.raises(ValueError, match=message):
+            EstimatorOptions(model_path=path)
+    with pytest.raises(ValueError, match="enabled must be True or False"):
+        SmoothingOptions(enabled="no")
+    result = physics_estimator.estimate(example_image)
+    with pytest.raises(TypeError, match=r"got NoneType .*no face"):
+        draw_overlay(example_image, None)
+    with pytest.raises(TypeError, match=r"options must be a lightest\.overlay\.OverlayOptions, got dict"):
+        draw_overlay(example_image, result, {"points": True})
+    with Estimator(method="physics", running_mode="video") as video:
+        for stamp in (2**70, 10**400, float("nan")):
+            with pytest.raises(ValueError, match="finite number of milliseconds"):
+                video.estimate_for_video(example_image, stamp)

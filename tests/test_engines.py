@@ -324,8 +324,9 @@ def test_bad_input_is_a_clear_error():
     est, _ = _case(_random_physical, 4)
     with pytest.raises(ValueError, match="3x3"):
         to_threejs(est, np.eye(4))
-    with pytest.raises(ValueError, match="rotation"):
-        to_unity(est, np.diag([1.0, 1.0, -1.0]))
+    for mirror in (np.diag([1.0, 1.0, -1.0]), np.diag([2.0, 2.0, -2.0])):  # no "divide by its length" advice
+        with pytest.raises(ValueError, match=r"rotation matrix .*determinant is negative: a reflection"):
+            to_unity(est, mirror)
     with pytest.raises(ValueError, match=r"lengths \[2.0, 2.0, 2.0\]: divide each by its length"):
         to_filament(est, 2 * np.eye(3))
     with pytest.raises(ValueError, match="NaN or infinite"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -68,6 +69,11 @@ def test_bad_files_fail_at_once(tmp_path):
         read_frames(tmp_path / "missing.mp4")
     with pytest.raises(ValueError, match="every must be a positive int"):
         read_frames(EXAMPLE, every=0)
+    for ext in (".png", ".jpg", ".webp", ".bmp", ".tiff"):  # FFmpeg opens stills as one-frame videos
+        still = tmp_path / f"photo{ext}"
+        cv2.imwrite(str(still), np.full((64, 64, 3), 128, np.uint8))
+        with pytest.raises(ValueError, match=r"is a \w+ image, not a video"):
+            read_frames(still)
 
 
 def test_cli_json_csv_and_every(clip, capsys):
@@ -83,6 +89,18 @@ def test_cli_json_csv_and_every(clip, capsys):
     assert main(["video", str(clip), "--every", "6", "--no-smoothing"]) == 0
     text = capsys.readouterr().out.splitlines()
     assert len(text) == 2 and "azimuth" in text[0] and " s:" in text[0]
+
+
+def test_csv_says_which_frames_hold_the_last_face(tmp_path, capsys):
+    face = cv2.resize(cv2.imread(str(EXAMPLE)), (320, 320), interpolation=cv2.INTER_AREA)
+    clip = _write_clip(tmp_path / "gone.avi", [face] * 3 + [np.zeros_like(face)] * 3)
+    assert main(["video", str(clip), "--csv"]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert [(r["face"], r["held"]) for r in rows] == [("True", "False")] * 3 + [("True", "True")] * 3
+    assert main(["video", str(clip), "--csv", "--no-smoothing"]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert [(r["face"], r["held"]) for r in rows] == [("True", "False")] * 3 + [("False", "False")] * 3
+
 
 
 def test_cli_no_face_and_usage_errors(tmp_path, capsys):
