@@ -113,7 +113,8 @@ class LightPointObserver:
         mapped = crop.points[:, :2] @ crop.to_image[:, :2].T + crop.to_image[:, 2]
         if np.abs(mapped - landmarks.points[:, :2]).max() > MOVED_PX:
             return self.with_crop(bgr, replace(landmarks, crop=None))
-        return replace(landmarks, crop=replace(crop, image=warp_crop(bgr, crop.to_image, crop.image.shape[0])))
+        pixels = warp_crop(bgr, crop.to_image, crop.image.shape[0], crop.dark_border)
+        return replace(landmarks, crop=replace(crop, image=pixels))
 
     def measure(self, bgr: np.ndarray, landmarks: FaceLandmarks) -> LightPointObservation:
         """Sample the light-points of ``landmarks`` in ``bgr`` (the mesh's face crop, or original pixels)."""

@@ -90,6 +90,8 @@ class MeshFace:
         crop_to_image: ``(2, 3)`` affine, frame ``(u, v) = A @ (u_crop, v_crop, 1)``.
         presence: the landmark graph's face score in [0, 1].
         detection_score: the detector's score, or None for a face tracked from the previous frame.
+        dark_border: whether the crop's pixels beyond the frame are black (a retry's padding) rather than the
+            frame's edge pixels replicated.
     """
 
     points: np.ndarray = field(repr=False)
@@ -98,6 +100,7 @@ class MeshFace:
     crop_to_image: np.ndarray = field(repr=False)
     presence: float
     detection_score: float | None
+    dark_border: bool = False
 
     @property
     def width(self) -> float:
@@ -188,7 +191,7 @@ class FaceMeshLandmarker:
         k = roi.side / CROP_SIZE
         uv = crop_points[:, :2].astype(np.float64) @ to_image[:, :2].T + to_image[:, 2]
         points = np.column_stack([uv, crop_points[:, 2] * k])
-        return MeshFace(points, crop, crop_points, to_image, presence, detection_score), presence
+        return MeshFace(points, crop, crop_points, to_image, presence, detection_score, retry), presence
 
     def crop_around(self, bgr: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The crop the tracking rule places around a mesh from elsewhere: ``(crop RGB, crop_to_image)``."""

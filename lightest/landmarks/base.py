@@ -21,11 +21,14 @@ class FaceCrop:
         image: ``(S, S, 3)`` uint8 RGB crop.
         points: ``(468, 3)`` float32 mesh in crop pixels (u right, v down, depth toward the camera).
         to_image: ``(2, 3)`` affine: frame ``(u, v) = to_image @ (u_crop, v_crop, 1)``.
+        dark_border: beyond the frame the crop is black (as if the frame had been padded), not the frame's
+            edge pixels replicated.
     """
 
     image: np.ndarray = field(repr=False)
     points: np.ndarray = field(repr=False)
     to_image: np.ndarray = field(repr=False)
+    dark_border: bool = False
 
 
 @dataclass(frozen=True)

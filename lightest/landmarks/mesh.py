@@ -13,7 +13,7 @@ SCHEME = "mediapipe468"
 
 
 def _landmarks(face: MeshFace) -> FaceLandmarks:
-    crop = FaceCrop(image=face.crop, points=face.crop_points, to_image=face.crop_to_image)
+    crop = FaceCrop(image=face.crop, points=face.crop_points, to_image=face.crop_to_image, dark_border=face.dark_border)
     return FaceLandmarks(
         points=face.points, scheme=SCHEME, has_depth=True, crop=crop, score=face.presence,
         detection_score=face.detection_score,
