@@ -32,6 +32,7 @@ __all__ = [
     "ImageHeader",
     "JpegLayout",
     "apply_orientation",
+    "decode_oriented",
     "detection_reduction",
     "image_header",
     "image_path",
@@ -225,9 +226,18 @@ def _webp_header(data: bytes) -> ImageHeader | None:
     return ImageHeader("WebP", width, height)
 
 
+def decode_oriented(data: np.ndarray, flags: int) -> np.ndarray | None:
+    """``cv2.imdecode`` with the EXIF orientation applied once: OpenCV turns JPEG and PNG itself; a WebP's it
+    applies only from OpenCV 4.12 on, so a WebP is decoded as stored and turned here, whatever the version."""
+    head = data[:_HEAD_BYTES].tobytes()
+    if head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+        return cv2.imdecode(data, flags)
+    image = cv2.imdecode(data, flags | cv2.IMREAD_IGNORE_ORIENTATION)
+    return None if image is None else apply_orientation(image, webp_orientation(head))
+
+
 def webp_orientation(data: bytes) -> int:
-    """The EXIF orientation (1-8) a WebP's ``EXIF`` chunk records, 1 when none: OpenCV applies EXIF orientation
-    to JPEG and PNG but not to WebP."""
+    """The EXIF orientation (1-8) a WebP's ``EXIF`` chunk records, 1 when none."""
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         return 1
     at = 12
@@ -343,11 +353,9 @@ def read_image(path: str | os.PathLike[str], reduction: int | None = None) -> De
     if full is not None:
         _check_pixels(p, full, r)
     with quiet_native_stderr():  # libjpeg / libpng warnings would otherwise reach the terminal
-        image = cv2.imdecode(data, _REDUCED_FLAG[r] if r > 1 else _FULL_FLAGS)
+        image = decode_oriented(data, _REDUCED_FLAG[r] if r > 1 else _FULL_FLAGS)
     if image is None:
         raise ValueError(f"{p} is not an image OpenCV can decode")
-    if layout is None:
-        image = apply_orientation(image, webp_orientation(data[:_HEAD_BYTES].tobytes()))
     if image.dtype != np.uint8:
         if image.dtype == np.uint16:  # 16-bit PNG/TIFF: keep the top 8 bits, a faithful tone mapping
             image = (image >> 8).astype(np.uint8)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lightest.image_io import ImageHeader, apply_orientation, image_header, to_bgr, webp_orientation
+from lightest.image_io import ImageHeader, decode_oriented, image_header, to_bgr
 
 __all__ = ["MAX_PIXELS", "UploadError", "decode_image", "sniff_image"]
 
@@ -40,11 +40,9 @@ def sniff_image(data: bytes) -> ImageHeader:
 def decode_image(data: bytes) -> np.ndarray:
     """BGR uint8 pixels of an uploaded JPEG/PNG/WebP; ``UploadError(400)`` naming the problem otherwise."""
     header = sniff_image(data)
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    image = decode_oriented(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise UploadError(400, f"the {header.kind} file is damaged or truncated: it cannot be decoded")
-    if header.kind == "WebP":  # OpenCV turns JPEG and PNG by their EXIF orientation, but not WebP
-        image = apply_orientation(image, webp_orientation(data))
     try:
         return to_bgr(image)
     except ValueError as exc:
