@@ -88,6 +88,8 @@ class ResultsFile:
         self.path = path
         if path.is_dir():
             raise ValueError(f"--out {path} is a directory; give a file such as results.jsonl")
+        if path.exists() and not path.is_file():  # a device or pipe never ends, or never holds the rows
+            raise ValueError(f"--out {path} is not a regular file (a device, pipe or socket); give a file")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -121,7 +123,7 @@ class ResultsFile:
                 row = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 row = None
-            if not isinstance(row, dict) or not isinstance(row.get("image"), str):
+            if not isinstance(row, dict) or not isinstance(row.get("image"), str) or "made_with" not in row:
                 raise ValueError(f"--out {self.path}: line {number} is not a lightest batch row; use another file")
             rows[row["image"]] = row
         torn = data[keep:]
@@ -205,7 +207,8 @@ def _exit_with_parent(parent: int) -> None:
 
 def _init_worker(options: EstimatorOptions, parent: int) -> None:
     global _worker_estimator
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
+    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C and kill are the parent's to handle: it stops the pool
+        signal.signal(sig, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _worker_estimator = Estimator(options)
 
@@ -334,15 +337,29 @@ def add_batch_parser(sub: Any, methods: Sequence[str], backends: Sequence[str]) 
     return p
 
 
+class Terminated(Exception):
+    """SIGTERM arrived: the batch stops as on Ctrl-C (workers shut down, rows kept)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def batch_command(args: argparse.Namespace, images: list[Path]) -> int:
     """Run ``lightest batch`` on the expanded ``images``; returns the exit status."""
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
     options = EstimatorOptions(method=args.method, landmarks=args.landmarks, model_path=args.model, num_threads=1)
+    previous = signal.signal(signal.SIGTERM, _terminate)  # a kill stops the pool as Ctrl-C does
     try:
         summary = run_batch(images, args.out, options, args.workers, args.ray or None, args.ray is not None)
     except KeyboardInterrupt:
         print(f"lightest: interrupted; the rows in {args.out} are kept, rerun to go on", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"lightest: terminated; the rows in {args.out} are kept, rerun to go on", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(json.dumps(summary.to_dict()))
     return 1 if summary.no_face or summary.errors else 0

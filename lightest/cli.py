@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         "CSV with --csv.",
         epilog="exit status: 0 some frame had a face, 1 no frame had one, 2 usage error",
     )
-    vid.add_argument("video", type=Path, metavar="VIDEO", help="a video file OpenCV can read (.mp4, .avi, .mov, ...)")
+    vid.add_argument("video", metavar="VIDEO", help="a video file OpenCV can read (.mp4, .avi, .mov, ...)")
     vid_out = vid.add_mutually_exclusive_group()
     vid_out.add_argument("--json", action="store_true", help="one compact JSON object per frame (JSON Lines)")
     vid_out.add_argument("--csv", action="store_true", help="CSV with a header row")
@@ -115,6 +115,8 @@ def _expand(names: Sequence[str], recursive: bool) -> list[Path]:
     """Files named, images inside directories (sorted), and matches of glob patterns, in the given order."""
     out: list[Path] = []
     for name in names:
+        if not name:  # Path("") is the current directory: an unset "$PHOTO" would estimate all of it
+            raise UsageError("an empty name was given as an image (an unset shell variable?)")
         path = Path(name)
         if path.is_dir():
             walk = path.rglob("*") if recursive else path.iterdir()
@@ -127,7 +129,7 @@ def _expand(names: Sequence[str], recursive: bool) -> list[Path]:
         else:
             out.append(path)  # a missing file is reported on its own line, like an unreadable one
     if not out:
-        raise UsageError(f"no images found in {', '.join(names)}")
+        raise UsageError(f"no images found in {', '.join(names)} (directories are read for {' '.join(IMAGE_SUFFIXES)})")
     return out
 
 
@@ -313,16 +315,21 @@ def _video(args: argparse.Namespace) -> int:
         raise UsageError("--full goes with --json")
     if args.every < 1:
         raise UsageError(f"--every must be at least 1, got {args.every}")
+    if not args.video:
+        raise UsageError("an empty name was given as the video (an unset shell variable?)")
     total = frame_count(args.video)
     smoothing = SmoothingOptions(enabled=False, hold_ms=0.0) if args.no_smoothing else SmoothingOptions()
     writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
     progress = _Progress(None if total is None else -(-total // args.every), sys.stderr)
-    found = 0
+    found, last_index = 0, -1
     with Estimator(method=args.method, model_path=args.model, running_mode="video", smoothing=smoothing) as est:
         if writer is not None:
             writer.writerow(["frame", "timestamp_ms", *CSV_COLUMNS[1:], "held"])
+        shared_terminal = sys.stdout.isatty()  # the progress line must be cleared before each result line
         for done, (frame, result) in enumerate(estimate_video(est, args.video, args.every), start=1):
-            progress(done, f"frame {frame.index}")
+            last_index = frame.index
+            if shared_terminal:
+                progress.close()
             found += result is not None
             stamp = round(frame.timestamp_ms, 3)
             if args.json:
@@ -337,13 +344,22 @@ def _video(args: argparse.Namespace) -> int:
                     f"elevation {result.elevation_deg:+7.2f} deg  confidence {result.confidence:.2f}"
                     + ("  (held: no face in this frame)" if result.held else "")
                 )
+            progress(done, f"frame {frame.index}")
     progress.close()
+    end = last_index + args.every  # the frames after the last one estimated were decoded, or the file ended
+    if total is not None and end < total - max(2, total // 100):  # headers may round by a frame or two
+        print(f"lightest: warning: {args.video} ended before frame {end}; its header declares {total} frames "
+              "(cut short?)", file=sys.stderr)  # fmt: skip
     return EXIT_OK if found else EXIT_FAILED_IMAGES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lightest`` command; returns the exit status (module docstring)."""
     args = _parser().parse_args(argv)
+    if sys.stdout is None or sys.stderr is None:  # started with >&- : nowhere to write the results
+        if sys.stderr is not None:
+            print("lightest: error: stdout is closed; redirect it to a file or a pipe", file=sys.stderr)
+        return EXIT_USAGE
     try:
         if args.command == "batch":
             return batch_command(args, _expand(args.images, args.recursive))

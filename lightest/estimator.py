@@ -148,6 +148,9 @@ def default_model_path(landmarks: str = "mediapipe") -> Path | None:
 
 def _read_card(model_path: Path) -> LightHeadCard | ModelCard:
     """The card beside ``model_path``: a light-head card or a regressor's :class:`ModelCard`."""
+    if not model_path.is_file():
+        raise FileNotFoundError(f"model {model_path} does not exist" if not model_path.exists() else
+                                f"model {model_path} is not a file")  # fmt: skip
     card_path = card_path_for(model_path)
     if card_path.is_file():
         try:

@@ -5,6 +5,11 @@ is tracked from frame to frame and the answers pass the One Euro filter (time-ba
 timestamps count, not their number). Timestamps come from the container (``CAP_PROP_POS_MSEC``) where they
 increase from frame to frame; where they do not (image sequences, some streams), the frame rate's spacing
 (``CAP_PROP_FPS``, 30 fps if the file gives none) continues from the last one.
+
+FFmpeg's own log lines (a damaged or cut-off file's "overread", "Invalid PNG signature" ...) would reach the
+terminal between lightest's: unless the caller has set ``OPENCV_FFMPEG_LOGLEVEL`` (OpenCV reads it when its
+FFmpeg backend starts), it is set to quiet before the first file is opened. A file that ends before the frame
+count its header declares is the caller's to report (``lightest video`` warns).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class VideoFrame:
 
 
 def _open(path: str | os.PathLike[str]) -> cv2.VideoCapture:
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET (module docstring)
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p} does not exist" if not p.exists() else f"{p} is not a file")

@@ -82,6 +82,25 @@ def test_kill_9_halfway_then_rerun_gives_each_image_once(folder: Path, reference
     assert json.loads(again.stdout)["written"] == 0 and read_rows(out) == final
 
 
+def test_sigterm_stops_the_workers_and_keeps_the_rows(folder: Path, tmp_path: Path):
+    """``kill`` (SIGTERM) ends a 2-worker batch as Ctrl-C does: one line on stderr, exit 143, whole rows."""
+    import signal
+    import time
+
+    out = tmp_path / "t.jsonl"
+    command = [sys.executable, "-m", "lightest.cli", "batch", str(folder), "--out", str(out), "--workers", "2"]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while (not out.exists() or out.read_bytes().count(b"\n") < 5) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143
+    assert err == f"lightest: terminated; the rows in {out} are kept, rerun to go on\n"
+    rows = read_rows(out)
+    assert 5 <= len(rows) < N_FILES and len({r["image"] for r in rows}) == len(rows)
+
+
 def test_rows_key_absolute_paths_and_recursive_adds_subfolders(folder: Path, reference: dict, tmp_path: Path):
     out = tmp_path / "r.jsonl"
     one = "images/face_00000.jpg"
@@ -98,12 +117,15 @@ def test_rows_key_absolute_paths_and_recursive_adds_subfolders(folder: Path, ref
     [
         (lambda p: p.mkdir(), "is a directory"),
         (lambda p: p.write_text("image,face\nx.jpg,true\n"), "line 1 is not a lightest batch row"),
-        (lambda p: p.write_text('{"image": "a.jpg", "face": false}\n[1, 2]\n'), "line 2 is not a lightest batch"),
+        (lambda p: p.write_text('{"image": "a.jpg", "face": false, "made_with": "x"}\n[1, 2]\n'), "line 2 is not"),
+        (lambda p: p.write_text('{"image": "a.jpg", "face": false}\n'), "line 1 is not"),  # lightest estimate --json
+        (None, "/dev/null is not a regular file"),  # a device never holds the rows (/dev/zero never ends)
     ],
 )
 def test_unusable_output_is_a_one_line_error(folder: Path, tmp_path: Path, make, message: str):
-    out = tmp_path / "out.jsonl"
-    make(out)
+    out = tmp_path / "out.jsonl" if make is not None else Path("/dev/null")
+    if make is not None:
+        make(out)
     proc = _batch(str(folder / "face_00000.jpg"), "--out", str(out))
     assert proc.returncode == 2 and message in proc.stderr
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

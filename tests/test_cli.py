@@ -254,3 +254,13 @@ def test_max_faces_gives_a_row_per_face_largest_first(capsys, tmp_path):
 def test_max_faces_usage_errors(capsys, tmp_path, extra, message):
     assert main(["estimate", str(EXAMPLE), *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_empty_name_and_a_closed_stdout_are_usage_errors(capsys):
+    for argv in (["estimate", ""], ["video", ""], ["batch", "", "--out", "x.jsonl"]):
+        assert main(argv) == 2
+        assert "an empty name was given" in capsys.readouterr().err  # not the current directory, read whole
+    command = f"{sys.executable} -m lightest.cli estimate {EXAMPLE} >&-"
+    proc = subprocess.run(command, shell=True, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr == "lightest: error: stdout is closed; redirect it to a file or a pipe\n"

@@ -149,3 +149,18 @@ def test_no_smoothing_is_each_frames_own_answer(tmp_path, capsys):
     assert rows[2]["direction"] == rows[1]["direction"]
     assert main(["video", str(clip)]) == 0
     assert "held: no face in this frame" in capsys.readouterr().out.splitlines()[2]
+
+
+def test_a_cut_off_file_is_reported_without_ffmpeg_noise(tmp_path):
+    face = cv2.resize(cv2.imread(str(EXAMPLE)), (320, 320), interpolation=cv2.INTER_AREA)
+    whole = _write_clip(tmp_path / "whole.avi", [face] * 30)
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    for path, every, warned in ((cut, 1, True), (cut, 4, True), (whole, 7, False)):
+        proc = subprocess.run([sys.executable, "-m", "lightest.cli", "video", str(path), "--every", str(every)],
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+        assert proc.returncode == 0 and proc.stdout.count("azimuth") >= 2
+        assert proc.stderr == "" if not warned else (
+            proc.stderr.startswith(f"lightest: warning: {path} ended before frame ") and
+            proc.stderr.endswith("its header declares 30 frames (cut short?)\n") and proc.stderr.count("\n") == 1
+        )  # fmt: skip
