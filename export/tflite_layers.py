@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Dense", "dense_chain_from_tflite", "fuse_parallel_branches", "read_dense_layers"]
+__all__ = ["Dense", "ParallelLayers", "dense_chain_from_tflite", "fuse_parallel_branches", "parallel_layers",
+           "read_dense_layers"]
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,21 @@ def read_dense_layers(path: str | os.PathLike[str]) -> tuple[list[Dense], list[t
     return dense, concats, int(graph.inputs[0]), int(graph.outputs[0])
 
 
-def fuse_parallel_branches(
+@dataclass(frozen=True)
+class ParallelLayers:
+    """The parallel design's Dense layers: an optional shared layer, then per output a hidden layer and an output
+    layer (outputs in the concatenation's order)."""
+
+    shared: Dense | None
+    hidden: list[Dense]
+    outputs: list[Dense]
+
+
+def parallel_layers(
     dense: list[Dense], concats: list[tuple[list[int], int]], source: int, sink: int
-) -> list[Dense] | None:
-    """``[shared, branches, outputs]`` as three Dense layers when the graph is the parallel design (an
-    optional shared layer, branches Dense(relu) -> Dense concatenated into the output); else None."""
+) -> ParallelLayers | None:
+    """The graph's layers as the parallel design (an optional shared layer, branches Dense(relu) -> Dense
+    concatenated into the output), or None when it is not that design."""
     if len(concats) != 1 or concats[0][1] != sink:
         return None
     heads = {d.target: d for d in dense}
@@ -91,20 +102,31 @@ def fuse_parallel_branches(
     trunk = {h.source for h in hidden}
     if len(trunk) != 1 or any(not h.relu for h in hidden) or len(dense) != 2 * len(outs) + (trunk != {source}):
         return None
-    layers = []
+    shared = None
     if trunk != {source}:
         shared = heads.get(next(iter(trunk)))
         if shared is None or shared.source != source:
             return None
-        layers.append(shared)
-    kernel = np.concatenate([h.kernel for h in hidden], axis=1)
-    layers.append(Dense(-1, -1, kernel, np.concatenate([h.bias for h in hidden]), True))
-    block = np.zeros((kernel.shape[1], sum(o.kernel.shape[1] for o in outs)), np.float32)  # type: ignore[union-attr]
+    return ParallelLayers(shared, hidden, outs)  # type: ignore[arg-type]
+
+
+def fuse_parallel_branches(
+    dense: list[Dense], concats: list[tuple[list[int], int]], source: int, sink: int
+) -> list[Dense] | None:
+    """``[shared, branches, outputs]`` as three Dense layers when the graph is the parallel design
+    (:func:`parallel_layers`); else None."""
+    design = parallel_layers(dense, concats, source, sink)
+    if design is None:
+        return None
+    layers = [] if design.shared is None else [design.shared]
+    kernel = np.concatenate([h.kernel for h in design.hidden], axis=1)
+    layers.append(Dense(-1, -1, kernel, np.concatenate([h.bias for h in design.hidden]), True))
+    block = np.zeros((kernel.shape[1], sum(o.kernel.shape[1] for o in design.outputs)), np.float32)
     row = col = 0
-    for o in outs:
-        block[row : row + o.kernel.shape[0], col : col + o.kernel.shape[1]] = o.kernel  # type: ignore[union-attr]
-        row, col = row + o.kernel.shape[0], col + o.kernel.shape[1]  # type: ignore[union-attr]
-    layers.append(Dense(-1, -1, block, np.concatenate([o.bias for o in outs]), False))  # type: ignore[union-attr]
+    for o in design.outputs:
+        block[row : row + o.kernel.shape[0], col : col + o.kernel.shape[1]] = o.kernel
+        row, col = row + o.kernel.shape[0], col + o.kernel.shape[1]
+    layers.append(Dense(-1, -1, block, np.concatenate([o.bias for o in design.outputs]), False))
     return layers
 
 

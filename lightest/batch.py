@@ -123,8 +123,11 @@ class ResultsFile:
                 row = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 row = None
-            if not isinstance(row, dict) or not isinstance(row.get("image"), str) or "made_with" not in row:
+            if not isinstance(row, dict) or not isinstance(row.get("image"), str):
                 raise ValueError(f"--out {self.path}: line {number} is not a lightest batch row; use another file")
+            if not isinstance(row.get("made_with"), str):
+                raise ValueError(f"--out {self.path}: line {number} does not say what made it (no \"made_with\": "
+                                 "lightest estimate --json output, or an older lightest's batch); use another file")
             rows[row["image"]] = row
         torn = data[keep:]
         if torn:  # cut only what a torn write of a row can be: a file that is not ours is left as it was
@@ -271,7 +274,7 @@ def run_batch(
     keys = list(dict.fromkeys(os.path.abspath(p) for p in images))  # the same file named twice runs once
     made_with = made_with_options(options)
     with ResultsFile(out) as results:
-        kinds = {str(r["made_with"]) for r in results.rows.values() if "made_with" in r}
+        kinds = {r["made_with"] for r in results.rows.values()}
         other = sorted(kinds - {made_with})
         if other:
             raise ValueError(f"--out {out} holds rows made with {', '.join(other)}; this run would add rows made with "
@@ -337,8 +340,9 @@ def add_batch_parser(sub: Any, methods: Sequence[str], backends: Sequence[str]) 
     return p
 
 
-class Terminated(Exception):
-    """SIGTERM arrived: the batch stops as on Ctrl-C (workers shut down, rows kept)."""
+class Terminated(BaseException):
+    """SIGTERM arrived: the batch stops as on Ctrl-C (workers shut down, rows kept). A ``BaseException``, as
+    ``KeyboardInterrupt`` is, so that no ``except Exception`` on the way (a row's error) swallows it."""
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -273,7 +273,7 @@ def _estimate(args: argparse.Namespace) -> int:
             failures += error is not None or not results
             if error is not None:
                 print(f"{path}: error: {error}", file=sys.stderr)
-            _print_image(args, writer, path, results, error, several)
+            _print_rows(args, writer, path, results, error, several)
             if overlays and results:
                 out = overlays[path]
                 if not cv2.imwrite(str(out), draw_overlay(image, results[0], OverlayOptions(points=args.points))):
@@ -283,7 +283,7 @@ def _estimate(args: argparse.Namespace) -> int:
     return EXIT_FAILED_IMAGES if failures else EXIT_OK
 
 
-def _print_image(
+def _print_rows(
     args: argparse.Namespace, writer: Any, path: Path, results: list[LightEstimate], error: str | None, several: bool
 ) -> None:
     """One image's rows on stdout: one per face (``face_index`` numbers them when ``several``), or one saying
@@ -355,11 +355,15 @@ def _video(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lightest`` command; returns the exit status (module docstring)."""
+    if sys.stderr is None:  # started with 2>&- : messages go nowhere, as the user asked
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     args = _parser().parse_args(argv)
-    if sys.stdout is None or sys.stderr is None:  # started with >&- : nowhere to write the results
-        if sys.stderr is not None:
-            print("lightest: error: stdout is closed; redirect it to a file or a pipe", file=sys.stderr)
+    if sys.stdout is None:  # started with >&- : nowhere to write the results
+        print("lightest: error: stdout is closed; redirect it to a file or a pipe", file=sys.stderr)
         return EXIT_USAGE
+    # FFmpeg's own log lines (a cut-off video's "overread") would land between ours; OpenCV reads this when its
+    # FFmpeg backend starts, which is after this point in this process (lightest.video_file's docstring)
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
         if args.command == "batch":
             return batch_command(args, _expand(args.images, args.recursive))

@@ -183,7 +183,8 @@ class EstimatorOptions:
             a group photo :meth:`Estimator.estimate` may answer for a smaller face, or none, where
             ``estimate_all`` with a larger ``max_faces`` (both detectors, tiles) finds them all.
         smoothing: temporal filter and hold of the video and live-stream modes
-            (:class:`~lightest.smoothing.SmoothingOptions`; ``SmoothingOptions(enabled=False)`` to turn it off).
+            (:class:`~lightest.smoothing.SmoothingOptions`; ``SmoothingOptions(enabled=False, hold_ms=0)`` turns
+            both off: each frame's own answer, None on a frame without a face).
         result_callback: live-stream mode only, and required there: ``callback(result, image, timestamp_ms)``
             with the (filtered) estimate or None (no face), the BGR frame and its timestamp, called on the
             estimator's worker thread.

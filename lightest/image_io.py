@@ -36,6 +36,7 @@ __all__ = [
     "detection_reduction",
     "image_header",
     "image_path",
+    "is_webp",
     "jpeg_layout",
     "jpeg_size",
     "load_image",
@@ -209,8 +210,13 @@ def _jpeg_header(data: bytes) -> ImageHeader | None:
     return None if size is None else ImageHeader("JPEG", *size)
 
 
+def is_webp(head: bytes) -> bool:
+    """Whether a file's first 12 bytes are a WebP's RIFF header."""
+    return bytes(head[:4]) == b"RIFF" and bytes(head[8:12]) == b"WEBP"
+
+
 def _webp_header(data: bytes) -> ImageHeader | None:
-    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+    if len(data) < 30 or not is_webp(data):
         return None
     chunk = data[12:16]
     if chunk == b"VP8X":
@@ -229,22 +235,22 @@ def _webp_header(data: bytes) -> ImageHeader | None:
 def decode_oriented(data: np.ndarray, flags: int) -> np.ndarray | None:
     """``cv2.imdecode`` with the EXIF orientation applied once: OpenCV turns JPEG and PNG itself; a WebP's it
     applies only from OpenCV 4.12 on, so a WebP is decoded as stored and turned here, whatever the version."""
-    head = data[:_HEAD_BYTES].tobytes()
-    if head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+    if not is_webp(data[:12].tobytes()):
         return cv2.imdecode(data, flags)
     image = cv2.imdecode(data, flags | cv2.IMREAD_IGNORE_ORIENTATION)
-    return None if image is None else apply_orientation(image, webp_orientation(head))
+    return None if image is None else apply_orientation(image, webp_orientation(memoryview(data)))
 
 
-def webp_orientation(data: bytes) -> int:
-    """The EXIF orientation (1-8) a WebP's ``EXIF`` chunk records, 1 when none."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+def webp_orientation(data: bytes | memoryview) -> int:
+    """The EXIF orientation (1-8) a WebP's ``EXIF`` chunk records, 1 when none. ``data`` is the whole file:
+    the chunk usually follows the image data (a memoryview walks the chunk headers without copying)."""
+    if len(data) < 12 or not is_webp(data):
         return 1
     at = 12
     while at + 8 <= len(data):
-        kind, size = data[at : at + 4], int.from_bytes(data[at + 4 : at + 8], "little")
+        kind, size = bytes(data[at : at + 4]), int.from_bytes(data[at + 4 : at + 8], "little")
         if kind == b"EXIF":
-            return _tiff_orientation(data[at + 8 : at + 8 + size])
+            return _tiff_orientation(bytes(data[at + 8 : at + 8 + size]))
         at += 8 + size + (size & 1)  # chunks are padded to an even length
     return 1
 

@@ -6,10 +6,10 @@ timestamps count, not their number). Timestamps come from the container (``CAP_P
 increase from frame to frame; where they do not (image sequences, some streams), the frame rate's spacing
 (``CAP_PROP_FPS``, 30 fps if the file gives none) continues from the last one.
 
-FFmpeg's own log lines (a damaged or cut-off file's "overread", "Invalid PNG signature" ...) would reach the
-terminal between lightest's: unless the caller has set ``OPENCV_FFMPEG_LOGLEVEL`` (OpenCV reads it when its
-FFmpeg backend starts), it is set to quiet before the first file is opened. A file that ends before the frame
-count its header declares is the caller's to report (``lightest video`` warns).
+FFmpeg writes its own log lines (a damaged or cut-off file's "overread" ...) to the process's stderr; an
+application that wants them quiet sets ``OPENCV_FFMPEG_LOGLEVEL=-8`` before OpenCV's FFmpeg backend first
+starts (the ``lightest`` command does; this module leaves the environment alone). A file that ends before the
+frame count its header declares is the caller's to report (``lightest video`` warns).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from lightest.estimator import Estimator
+from lightest.image_io import is_webp
 from lightest.litert import quiet_native_stderr
 from lightest.result import LightEstimate
 
@@ -38,7 +39,7 @@ STILL_IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", 
 
 def still_image_format(head: bytes) -> str | None:
     """The still-image format whose signature ``head`` (a file's first bytes) starts with, else None."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+    if is_webp(head):
         return "WebP"
     return next((name for magic, name in STILL_IMAGE_SIGNATURES.items() if head.startswith(magic)), None)
 
@@ -53,7 +54,6 @@ class VideoFrame:
 
 
 def _open(path: str | os.PathLike[str]) -> cv2.VideoCapture:
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET (module docstring)
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p} does not exist" if not p.exists() else f"{p} is not a file")

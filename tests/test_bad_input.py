@@ -158,20 +158,22 @@ def test_huge_declared_sizes_are_refused_before_decoding(tmp_path):
         read_image(patched)
 
 
-@pytest.mark.parametrize("orientation", range(1, 9))
-def test_webp_exif_orientation_is_applied(tmp_path, orientation):
-    """OpenCV turns JPEG and PNG by their EXIF orientation but not WebP; lightest does (checked against PIL)."""
+@pytest.mark.parametrize(("orientation", "shape"), [(o, (40, 60, 3)) for o in range(1, 9)] + [(6, (400, 600, 3))])
+def test_webp_exif_orientation_is_applied(tmp_path, orientation, shape):
+    """A WebP is turned by its EXIF orientation once, on any OpenCV (4.12+ turns it too; before, not at all),
+    also when the EXIF chunk, after the image data, lies beyond the first 256 KB (checked against PIL)."""
     pil = pytest.importorskip("PIL.Image", reason="Pillow (a dev dependency) writes the EXIF-tagged WebP")
     from PIL import ImageOps
 
     from lightest.image_io import read_image
     from lightest.serve.upload import decode_image
 
-    pixels = np.random.default_rng(orientation).integers(0, 255, (40, 60, 3)).astype(np.uint8)
+    pixels = np.random.default_rng(orientation).integers(0, 255, shape).astype(np.uint8)
     exif = pil.Exif()
     exif[0x0112] = orientation
     path = tmp_path / "tagged.webp"
     pil.fromarray(pixels).save(path, exif=exif.tobytes(), lossless=True)
+    assert (path.stat().st_size > 1 << 18) == (shape[0] > 100)
     with pil.open(path) as shown:
         upright = np.asarray(ImageOps.exif_transpose(shown).convert("RGB"))[:, :, ::-1]
     assert np.array_equal(read_image(path).image, upright)

@@ -242,13 +242,15 @@ def test_fine_tuning_starts_from_the_shipped_regressor(tiny_renders, tmp_path):
 
     shipped = REPO / "lightest/models/product-v5-float32.tflite"
     card = ModelCard.load(card_path_for(shipped))
+    extract(tiny_renders, "mediapipe", "mesh-v1").save(tmp_path / "f.npz")
+    fs = FeatureSet.load(tmp_path / "f.npz")
     cfg = TrainConfig(
-        name="tuned", features=(), blocks=card.features, model="parallel_direction", target="light_dir_head",
-        extra_targets=("ambient_ratio", "light_distance_m"), hidden=48, extra_hidden=8, shared_hidden=96,
-        init_from=str(shipped),
+        name="tuned", features=(str(tmp_path / "f.npz"),), blocks=card.features, model="parallel_direction",
+        target="light_dir_head", extra_targets=("ambient_ratio", "light_distance_m"), hidden=48, extra_hidden=8,
+        shared_hidden=96, mirror_average=True, init_from=str(shipped),
     )  # fmt: skip
     n = len(card.input_mean)
-    assert start_card(cfg, n) == card
+    assert start_card(cfg, fs, n) == card
     model = parallel_direction(n, n_out=5, hidden=48, extra_hidden=8, shared_hidden=96)
     load_product_weights(model, cfg)
     x = np.random.default_rng(0).normal(size=(4, n)).astype(np.float32)
@@ -261,11 +263,32 @@ def test_fine_tuning_starts_from_the_shipped_regressor(tiny_renders, tmp_path):
     assert np.allclose(model.predict(x, verbose=0), interp.get_tensor(out["index"]), atol=1e-4)
     with pytest.raises(ValueError, match=r"is \(96, 48\), the config.s \(64, 48\)"):  # another shape: refused
         load_product_weights(parallel_direction(n, n_out=5, hidden=48, extra_hidden=8, shared_hidden=64), cfg)
-    with pytest.raises(ValueError, match="features"):
-        start_card(replace(cfg, blocks=("gray_norm",)), n)
+    with pytest.raises(ValueError, match="not this config's"):  # no shared layer: a different architecture
+        load_product_weights(parallel_direction(n, n_out=5, hidden=48, extra_hidden=8), cfg)
+    for change, message in (({"blocks": ("gray_norm",)}, "features"), ({"mirror_average": False}, "mirror_average")):
+        with pytest.raises(ValueError, match=message):
+            start_card(replace(cfg, **change), fs, n)
     # a short fine-tuning run on the tiny renders keeps the start model's standardisation
-    extract(tiny_renders, "mediapipe", "mesh-v1").save(tmp_path / "f.npz")
-    tuned = replace(cfg, features=(str(tmp_path / "f.npz"),), epochs=2, validation_fraction=0.3, learning_rate=1e-4)
-    train(tuned, tmp_path / "run")
+    train(replace(cfg, epochs=2, validation_fraction=0.3, learning_rate=1e-4), tmp_path / "run")
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert np.allclose(run["input_mean"], card.input_mean) and np.allclose(run["input_std"], card.input_std)
+
+
+def test_config_mistakes_are_named(tiny_renders, tmp_path):
+    from training.train import TrainConfig, split_rows, targets
+
+    config = tmp_path / "c.toml"
+    config.write_text('name = "x"\nfeatures = ["f"]\nblocks = ["gray_logz"]\nmodel = "fnn"\nexclude_hdri = "city"\n')
+    with pytest.raises(ValueError, match=r"exclude_hdri must be a list, e.g. exclude_hdri = \['city'\]"):
+        TrainConfig.load(config)
+    fs = extract(tiny_renders, "mediapipe", "mesh-v1")
+    cfg = TrainConfig(name="x", features=(), blocks=("gray_logz",), model="fnn", exclude_hdri=("citty",))
+    with pytest.raises(ValueError, match="needs features with an 'hdri' label"):
+        split_rows(FeatureSet({k: v for k, v in fs.arrays.items() if k != "hdri"}, fs.meta), cfg)
+    fs.arrays["hdri"] = np.full(len(fs), "city")
+    with pytest.raises(ValueError, match=r"exclude_hdri names \['citty'\], which light no render"):
+        split_rows(fs, cfg)
+    assert len(split_rows(fs, replace(cfg, exclude_hdri=("city",)))["train"]) == 0
+    fs.arrays["light_distance_m"][3] = np.nan
+    with pytest.raises(ValueError, match="1 of 12 rows have no light_distance_m label"):
+        targets(fs, replace(cfg, extra_targets=("light_distance_m",)), np.arange(12))

@@ -102,7 +102,6 @@ def test_csv_says_which_frames_hold_the_last_face(tmp_path, capsys):
     assert [(r["face"], r["held"]) for r in rows] == [("True", "False")] * 3 + [("False", "False")] * 3
 
 
-
 def test_cli_no_face_and_usage_errors(tmp_path, capsys):
     blank = _write_clip(tmp_path / "blank.avi", [np.full((240, 320, 3), 128, np.uint8)] * 3)
     assert main(["video", str(blank)]) == 1

@@ -37,7 +37,7 @@ from lightest.sh import luminance, sh_from_shares
 from training import natural_targets as nt
 from training.features import FeatureSet
 from training.natural_split import natural_parts
-from training.train import REPO, random_albedo
+from training.train import REPO, in_repo, random_albedo
 
 #: Brightness quantile bins the colour block averages chroma over (lit vs shaded skin tell light colours apart).
 COLOUR_BINS = 4
@@ -167,7 +167,7 @@ class NaturalConfig:
 
 
 def load_natural_features(paths: tuple[str, ...]) -> FeatureSet:
-    sets = [FeatureSet.load(REPO / p if not Path(p).is_absolute() else Path(p)) for p in paths]
+    sets = [FeatureSet.load(in_repo(p)) for p in paths]
     keys = set.intersection(*(set(s.arrays) for s in sets))
     arrays = {k: np.concatenate([s.arrays[k] for s in sets]) for k in sorted(keys)}
     meta = {**sets[0].meta, "dataset_hashes": [s.meta["dataset_hash"] for s in sets], "sources": list(paths)}

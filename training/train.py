@@ -87,6 +87,8 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
         for key in ("features", "blocks", "extra_targets", "gamma_augment", "train_identities", "exclude_hdri"):
+            if isinstance(data.get(key), str):  # tuple("abc") would be ('a', 'b', 'c')
+                raise ValueError(f"{path}: {key} must be a list, e.g. {key} = [{data[key]!r}]")
             if key in data and data[key] is not None:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -117,6 +119,9 @@ def split_rows(fs: FeatureSet, cfg: TrainConfig) -> dict[str, np.ndarray]:
     if cfg.exclude_hdri:
         if "hdri" not in fs.arrays:
             raise ValueError("exclude_hdri needs features with an 'hdri' label (natural presets)")
+        unknown = sorted(set(cfg.exclude_hdri) - set(fs.arrays["hdri"].tolist()))
+        if unknown:
+            raise ValueError(f"exclude_hdri names {unknown}, which light no render of these features")
         usable = usable & ~np.isin(fs.arrays["hdri"], cfg.exclude_hdri)
     rows = np.flatnonzero(usable)
     if cfg.split == "random":
@@ -155,7 +160,14 @@ def targets(fs: FeatureSet, cfg: TrainConfig, rows: np.ndarray) -> np.ndarray:
         if t not in EXTRA_TARGETS:
             raise ValueError(f"extra target must be one of {sorted(EXTRA_TARGETS)}, got {t!r}")
         extra.append(fs.label(t)[rows] / EXTRA_TARGETS[t][1])
-    return np.concatenate([main, *extra], axis=1).astype(np.float32)
+    out = np.concatenate([main, *extra], axis=1).astype(np.float32)
+    missing = ~np.isfinite(out).all(axis=1)
+    if missing.any():
+        names = [cfg.target] * 3 + list(cfg.extra_targets)
+        labels = sorted({names[j] for j in np.flatnonzero(~np.isfinite(out).all(axis=0))})
+        raise ValueError(f"{int(missing.sum())} of {len(rows)} rows have no {' / '.join(labels)} label (e.g. "
+                         f"natural renders with other than one point light have no light_distance_m)")  # fmt: skip
+    return out
 
 
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
@@ -261,14 +273,21 @@ def angle_stats(errors: np.ndarray) -> dict[str, float]:
 BRANCHES = ("dir_x", "dir_y", "dir_z", "extra1", "extra2", "extra3")
 
 
-def start_card(cfg: TrainConfig, n_inputs: int) -> ModelCard:
-    """The card of ``cfg.init_from``, checked to fit ``cfg``: same light-points, features, outputs, inputs."""
+def start_card(cfg: TrainConfig, fs: FeatureSet, n_inputs: int) -> ModelCard:
+    """The card of ``cfg.init_from``, checked to fit ``cfg`` and the features: the same light-points, feature
+    blocks, outputs, input count and mirror averaging (``ValueError`` naming the difference)."""
     path = in_repo(cfg.init_from)
     card = ModelCard.load(card_path_for(path))
-    wanted = {"features": tuple(cfg.blocks), "outputs": tuple(output_names(cfg))}
+    wanted = {
+        "light_points": fs.meta["light_points"],
+        "features": tuple(cfg.blocks),
+        "outputs": tuple(output_names(cfg)),
+        "mirror_average": cfg.mirror_average,
+    }
     for key, value in wanted.items():
-        if tuple(getattr(card, key)) != value:
-            raise ValueError(f"init_from {path.name}: its {key} are {getattr(card, key)}, this config's {value}")
+        theirs = tuple(getattr(card, key)) if isinstance(value, tuple) else getattr(card, key)
+        if theirs != value:
+            raise ValueError(f"init_from {path.name}: its {key} is {theirs!r}, this run's {value!r}")
     if len(card.input_mean) != n_inputs:
         raise ValueError(f"init_from {path.name}: it reads {len(card.input_mean)} inputs, the features give {n_inputs}")
     return card
@@ -277,30 +296,29 @@ def start_card(cfg: TrainConfig, n_inputs: int) -> ModelCard:
 def load_product_weights(model: Any, cfg: TrainConfig) -> None:
     """Copy the weights of the float32 product regressor ``cfg.init_from`` into ``model`` (the same
     ``parallel_direction`` architecture, built from ``cfg``): fine-tuning starts from a shipped model."""
-    from export.tflite_layers import read_dense_layers
+    from export.tflite_layers import parallel_layers, read_dense_layers
 
     path = in_repo(cfg.init_from)
-    dense, concats, source, sink = read_dense_layers(path)
-    by_target = {d.target: d for d in dense}
-    if len(concats) != 1 or concats[0][1] != sink:
+    design = parallel_layers(*read_dense_layers(path))
+    if design is None:
         raise ValueError(f"init_from {path.name}: not the product model's parallel design")
-    outs = [by_target[t] for t in concats[0][0]]
-    pairs = [(f"{name}_hidden", by_target[o.source]) for name, o in zip(BRANCHES, outs, strict=False)]
-    pairs += [(f"{name}_out", o) for name, o in zip(BRANCHES, outs, strict=False)]
-    shared = {d.source for _, d in pairs[: len(outs)]} - {source}
-    if shared:
-        pairs.append(("shared_hidden", by_target[shared.pop()]))
+    if len(design.outputs) > len(BRANCHES):
+        raise ValueError(f"init_from {path.name}: {len(design.outputs)} outputs, the product model has at most 6")
+    pairs = [(f"{name}_hidden", h) for name, h in zip(BRANCHES, design.hidden, strict=False)]
+    pairs += [(f"{name}_out", o) for name, o in zip(BRANCHES, design.outputs, strict=False)]
+    if design.shared is not None:
+        pairs.append(("shared_hidden", design.shared))
     names = {layer.name for layer in model.layers}
+    trainable = [layer.name for layer in model.layers if hasattr(layer, "kernel")]
+    if sorted(trainable) != sorted(name for name, _ in pairs):
+        raise ValueError(f"init_from {path.name}: its layers {sorted(n for n, _ in pairs)} are not this config's "
+                         f"{sorted(trainable)}")  # fmt: skip
     for name, d in pairs:
-        if name not in names:
-            raise ValueError(f"init_from {path.name}: this config's model has no layer {name!r}")
-        layer = model.get_layer(name)
-        if tuple(layer.kernel.shape) != d.kernel.shape:
-            shape = tuple(layer.kernel.shape)
+        layer = model.get_layer(name) if name in names else None
+        shape = tuple(layer.kernel.shape) if layer is not None else None
+        if shape != d.kernel.shape:
             raise ValueError(f"init_from {path.name}: {name} is {d.kernel.shape}, the config's {shape}")
         layer.set_weights([d.kernel, d.bias])
-    if len(pairs) != len([layer for layer in model.layers if hasattr(layer, "kernel")]):
-        raise ValueError(f"init_from {path.name}: it has {len(pairs)} layers, this config's model more")
 
 
 def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
@@ -322,7 +340,7 @@ def train(cfg: TrainConfig, out: Path) -> dict[str, Any]:
     x_train, y_train = training_set(fs, cfg, split["train"], rng)
     x_val, y_val = fs.matrix(cfg.blocks, split["val"]), targets(fs, cfg, split["val"])
     if cfg.init_from:  # the start model's standardisation: its first layer's weights are in its units
-        card = start_card(cfg, x_train.shape[1])
+        card = start_card(cfg, fs, x_train.shape[1])
         mean, std = np.asarray(card.input_mean), np.asarray(card.input_std)
     else:
         mean = x_train.mean(axis=0)
