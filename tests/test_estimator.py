@@ -24,7 +24,7 @@ def test_options_are_validated():
         Estimator(method="physics", landmarks="dlib")
     with pytest.raises(ValueError, match="model_path was given"):
         Estimator(method="physics", model_path="model.tflite")
-    with pytest.raises(FileNotFoundError, match=r"model not found|card not found"):
+    with pytest.raises(FileNotFoundError, match=r"model /nonexistent/model.tflite does not exist"):
         Estimator(model_path="/nonexistent/model.tflite")
 
 
