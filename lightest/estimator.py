@@ -478,9 +478,13 @@ class Estimator:
     def reset(self) -> None:
         """Video and live-stream modes: forget the tracked faces, the filter state and the last timestamp: a new
         stream. Live stream: frames handed over before are dropped unless already estimated (the one being
-        estimated may still reach the callback, before anything of the new stream)."""
+        estimated may still reach the callback, before anything of the new stream); while :meth:`close` finishes
+        the last frames (a callback calling it then) it does nothing; after the callback or the estimate raised,
+        it raises as :meth:`estimate_async` does (the stream has stopped for good)."""
         with self._lock, self._submit_lock:
-            self._check_open(new_frames=True)
+            self._check_open()
+            if self._closing:  # close() is finishing the live stream's last frames: no new stream to start
+                return
             if self._worker is not None:
                 self._worker.new_stream()
             self._observer.reset()

@@ -64,9 +64,7 @@ class LatestFrameWorker:
     def submit(self, frame: np.ndarray, timestamp_ms: float) -> None:
         """Queue ``frame`` (the worker's own array: the caller must not change it later) and return at once."""
         with self._cond:
-            self._raise_error()
-            if self._failed:
-                raise RuntimeError("the live stream stopped after an error (raised before); create a new Estimator")
+            self._check_running()
             if self._stopping:
                 raise RuntimeError("this live stream is closed")
             self._drop_pending()
@@ -76,8 +74,9 @@ class LatestFrameWorker:
 
     def new_stream(self) -> None:
         """Start a new stream: drop the waiting frame; a frame already taken is dropped by its step
-        (:class:`StaleFrame`), since it belongs to the old generation."""
+        (:class:`StaleFrame`), since it belongs to the old generation. After an error there is none to start."""
         with self._cond:
+            self._check_running()
             self.generation += 1
             self._drop_pending()
 
@@ -111,6 +110,12 @@ class LatestFrameWorker:
         if self._pending is not None:
             self._pending = None
             self.frames_dropped += 1
+
+    def _check_running(self) -> None:
+        """Raise the error that stopped the thread (once), then, for as long as it stays stopped, that it did."""
+        self._raise_error()
+        if self._failed:
+            raise RuntimeError("the live stream stopped after an error (raised before); create a new Estimator")
 
     def _raise_error(self) -> None:
         if self._error is not None:

@@ -267,3 +267,36 @@ def test_close_then_collection_is_quiet(example_image, recwarn):
     del est
     gc.collect()
     assert not [w for w in recwarn if issubclass(w.category, ResourceWarning)]
+
+
+def test_reset_after_an_error_says_the_stream_has_stopped(example_image):
+    def bad(result, image, timestamp_ms):
+        raise ValueError("boom")
+
+    est = Estimator(running_mode="live_stream", result_callback=bad)
+    est.estimate_async(example_image, 1)
+    est._worker._thread.join(timeout=30)  # the worker stops on the error
+    with pytest.raises(RuntimeError, match="raised ValueError"):
+        est.estimate_async(example_image, 2)
+    with pytest.raises(RuntimeError, match="stopped after an error"):  # it used to return as if a stream began
+        est.reset()
+    est.close()
+
+
+def test_reset_from_the_callback_while_closing_is_harmless(example_image):
+    """A callback that resets the stream (on a frame without a face, say) while close() finishes the last frames:
+    nothing to start, nothing raised (it used to fail the callback with "this Estimator is closed")."""
+    blank = np.full((480, 640, 3), 90, np.uint8)
+    seen = []
+
+    def reset_on_no_face(result, image, timestamp_ms):
+        threading.Event().wait(0.05)
+        seen.append(timestamp_ms)
+        if result is None:
+            est.reset()
+
+    est = Estimator(running_mode="live_stream", result_callback=reset_on_no_face)
+    est.estimate_async(blank, 1)
+    threading.Event().wait(0.01)
+    est.close()
+    assert seen == [1]

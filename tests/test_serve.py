@@ -193,6 +193,8 @@ def server() -> Iterator[tuple[str, int]]:
 def _request(server: tuple[str, int], method: str, path: str, body: bytes | None = None,
              headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
     conn = http.client.HTTPConnection(*server, timeout=60)
+    if method == "POST":  # as the page sends its uploads
+        headers = {"Content-Type": "application/octet-stream", **(headers or {})}
     try:
         chunked = not isinstance(body, (bytes, type(None)))
         conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)  # path sent as given
@@ -264,11 +266,32 @@ def test_webcam_frames_are_tracked_and_filtered(server: tuple[str, int]) -> None
     assert status == 400 and "increase monotonically" in error and "new stream id" in error and "reset()" not in error
     status, _, body = _request(server, "POST", "/api/estimate?stream=test2&timestamp_ms=0", data)
     assert status == 200 and len(json.loads(body)["faces"]) == 1
-    for query, message in (("stream=test2", "finite number"), ("timestamp_ms=5", "needs ?stream="),
+    for query, message in (("stream=test2", "needs ?timestamp_ms="), ("timestamp_ms=5", "needs ?stream="),
                            ("stream=a%20b&timestamp_ms=5", "needs ?stream="),
-                           ("stream=test2&timestamp_ms=nan", "finite number")):  # fmt: skip
+                           ("stream=test2&timestamp_ms=nan", "finite number"),
+                           ("stream=test2&timestamp_ms=1e300", "at most 2**53")):  # fmt: skip
         status, _, body = _request(server, "POST", f"/api/estimate?{query}", data)
         assert status == 400 and message in json.loads(body)["error"], query
+    # none of those touched stream test2, and stream test1 is still its own (two tabs do not reset each other)
+    status, _, body = _request(server, "POST", "/api/estimate?stream=test2&timestamp_ms=-1", data)
+    assert status == 400 and "after 0.0" in json.loads(body)["error"]
+    status, _, body = _request(server, "POST", "/api/estimate?stream=test1&timestamp_ms=120", blank)
+    assert status == 200 and json.loads(body)["faces"][0]["estimate"]["held"] is True
+
+
+def test_only_raw_image_uploads_are_taken(server: tuple[str, int]) -> None:
+    """A form, text/plain or no Content-Type (what another site's page may POST without a CORS preflight) is
+    refused before any work; other errors are JSON too."""
+    data = EXAMPLE.read_bytes()
+    for kind, message in ((None, "got no Content-Type"), ("text/plain", "got Content-Type text/plain"),
+                          ("multipart/form-data; boundary=x", "(not a form upload)"),
+                          ("application/x-www-form-urlencoded", "(not a form upload)")):  # fmt: skip
+        status, _, body = _request(server, "POST", "/api/estimate", data, headers={"Content-Type": kind or ""})
+        assert status == 415 and message in json.loads(body)["error"], kind
+    assert _request(server, "POST", "/api/estimate", data, headers={"Content-Type": "image/png"})[0] == 200
+    status, headers, body = _request(server, "GET", "/api/nothing-here")
+    assert status == 404 and headers["content-type"] == "application/json" and "error" in json.loads(body)
+    assert _request(server, "HEAD", "/")[0] == 200
 
 
 def test_no_face(server: tuple[str, int]) -> None:
@@ -316,9 +339,15 @@ def test_cli_serve_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
     assert "cannot listen on 127.0.0.1" in err and "Traceback" not in err
 
 
-def test_cli_serve_bad_cap(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["serve", "--max-upload-mb", "0"]) == cli.EXIT_USAGE
-    assert "--max-upload-mb must be positive" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [(["--max-upload-mb", "0"], "--max-upload-mb must be above 0"), (["--max-upload-mb", "inf"], "at most 1000"),
+     (["--port", "70000"], "--port must be 0-65535")],
+)  # fmt: skip
+def test_cli_serve_bad_options(capsys: pytest.CaptureFixture[str], option: list[str], message: str) -> None:
+    assert cli.main(["serve", *option]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
 
 
 def test_a_big_photos_small_face_is_found_as_by_estimate() -> None:

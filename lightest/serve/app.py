@@ -1,13 +1,15 @@
 """The try-on page's web app (FastAPI): the static page, and one endpoint that estimates light and head pose.
 
-``POST /api/estimate`` takes the photo's bytes as the request body (JPEG, PNG or WebP; no form encoding) and
-answers JSON: the image size, and per face the light estimate, the head pose (:mod:`lightest.tryon_pose`),
-the landmarks and the three.js lights (:mod:`lightest.serve.lighting`). With ``?stream=ID&timestamp_ms=T`` the
-body is a frame of the page's webcam stream ``ID``: a video-mode estimator tracks the face and filters the light
-over the frames' timestamps (One Euro filter, held over short gaps: :mod:`lightest.smoothing`), so the lit hat
-does not flicker; a new ``ID`` starts a new stream, and timestamps must increase within one. ``GET
-/api/face-model`` gives the mesh triangles and the canonical face once. Everything else is a file of ``static/``,
-and nothing outside it.
+``POST /api/estimate`` takes the photo's bytes as the request body (JPEG, PNG or WebP; no form encoding, and
+``Content-Type: application/octet-stream`` or the image's own type, so that no other site's page can post here
+without the browser asking first) and answers JSON: the image size, and per face the light estimate, the head
+pose (:mod:`lightest.tryon_pose`), the landmarks and the three.js lights (:mod:`lightest.serve.lighting`). With
+``?stream=ID&timestamp_ms=T`` the body is a frame of the page's webcam stream ``ID``: a video-mode estimator
+tracks the face and filters the light over the frames' timestamps (One Euro filter, held over short gaps:
+:mod:`lightest.smoothing`), so the lit hat does not flicker; each ``ID`` is its own stream (up to
+:data:`MAX_STREAMS`; the one unused longest makes way), and timestamps must increase within one. ``GET
+/api/face-model`` gives the mesh triangles and the canonical face once. Everything else is a file of
+``static/``, and nothing outside it. Errors are ``{"error": message}`` with their HTTP status.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,10 +27,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
-from lightest.estimator import Estimator, TimestampOrderError
+from lightest.estimator import MAX_TIMESTAMP_MS, Estimator, TimestampOrderError
 from lightest.landmarks import FaceLandmarks
 from lightest.lightpoints import mesh_triangles
 from lightest.result import LightEstimate
@@ -44,6 +48,11 @@ CSP = ("default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: m
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")  # fmt: skip
 _LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
 _STREAM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: Webcam streams served at once (one video-mode estimator each, ~20 MB).
+MAX_STREAMS = 4
+#: Content-Types an upload may carry. The raw bytes only: a form (multipart, urlencoded) or text/plain, which a
+#: page on another site may POST here without asking (no CORS preflight), is refused.
+UPLOAD_TYPES = ("application/octet-stream", "image/jpeg", "image/png", "image/webp")
 
 
 class _SharedEstimator:
@@ -65,22 +74,29 @@ class _SharedEstimator:
                 self._est = None
 
 
-class _WebcamStream:
-    """The webcam's frames through one video-mode :class:`Estimator`, reset whenever the stream id changes."""
+class _WebcamStreams:
+    """Webcam frames, one video-mode :class:`Estimator` per stream id (each tab's camera is its own stream:
+    its face tracked, its light filtered, its timestamps checked), at most :data:`MAX_STREAMS` at once; a new
+    stream beyond that closes the one unused longest."""
 
     def __init__(self, factory: Callable[[], Estimator]) -> None:
-        self._shared, self._lock, self._stream = _SharedEstimator(factory), threading.Lock(), None
+        self._factory, self._lock = factory, threading.Lock()
+        self._streams: OrderedDict[str, Estimator] = OrderedDict()
 
     def estimate(self, image: np.ndarray, stream: str, timestamp_ms: float) -> LightEstimate | None:
         with self._lock:
-            est = self._shared.get()
-            if stream != self._stream:
-                est.reset()
-                self._stream = stream
-            return est.estimate_for_video(image, timestamp_ms)
+            est = self._streams.pop(stream, None)
+            if est is None:
+                est = self._factory()
+                while len(self._streams) >= MAX_STREAMS:
+                    self._streams.popitem(last=False)[1].close()
+            self._streams[stream] = est  # now the most recently used
+        return est.estimate_for_video(image, timestamp_ms)  # the estimator serialises its own calls
 
     def close(self) -> None:
-        self._shared.close()
+        with self._lock:
+            while self._streams:
+                self._streams.popitem()[1].close()
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -131,7 +147,7 @@ def _faces(est: Estimator, data: bytes) -> dict[str, Any]:
     return _posed(image, est.estimate(image))
 
 
-def _webcam_faces(webcam: _WebcamStream, data: bytes, stream: str, timestamp_ms: float) -> dict[str, Any]:
+def _webcam_faces(webcam: _WebcamStreams, data: bytes, stream: str, timestamp_ms: float) -> dict[str, Any]:
     """A webcam frame: the filtered light of the tracked face (the last face's while the filter holds it over a
     frame without one)."""
     image = decode_image(data)
@@ -150,13 +166,25 @@ def _stream_query(request: Request) -> tuple[str, float] | None:
         return None
     if stream is None or not _STREAM_ID.fullmatch(stream):
         raise UploadError(400, "a webcam frame needs ?stream= (1-64 letters, digits, - or _) with its timestamp_ms")
+    if stamp is None:
+        raise UploadError(400, f"a webcam frame needs ?timestamp_ms= with its stream ({stream!r})")
     try:
-        timestamp_ms = float(stamp) if stamp is not None else math.nan
+        timestamp_ms = float(stamp)
     except ValueError:
         timestamp_ms = math.nan
-    if not math.isfinite(timestamp_ms):
-        raise UploadError(400, f"timestamp_ms must be a finite number of milliseconds, got {stamp!r}")
+    if not abs(timestamp_ms) <= MAX_TIMESTAMP_MS:  # NaN fails too; checked before the stream is touched
+        raise UploadError(400, f"timestamp_ms must be a finite number of milliseconds (at most 2**53), got {stamp!r}")
     return stream, timestamp_ms
+
+
+def _check_content_type(request: Request) -> None:
+    """Refuse (415) an upload that is not sent as raw image bytes (:data:`UPLOAD_TYPES`)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in UPLOAD_TYPES:
+        given = f"Content-Type {kind}" if kind else "no Content-Type"
+        form = " (not a form upload)" if kind.startswith("multipart/") or kind.endswith("urlencoded") else ""
+        raise UploadError(415, f"send the photo's raw bytes as the body{form} with Content-Type "
+                               f"application/octet-stream (or image/jpeg, image/png, image/webp); got {given}")
 
 
 def create_app(
@@ -168,7 +196,7 @@ def create_app(
 
     ``estimator_factory()`` makes the photos' estimator, ``estimator_factory(running_mode="video")`` the webcam's."""
     shared = _SharedEstimator(estimator_factory)
-    webcam = _WebcamStream(lambda: estimator_factory(running_mode="video"))
+    webcam = _WebcamStreams(lambda: estimator_factory(running_mode="video"))
     app = FastAPI(title="lightest try-on", docs_url=None, redoc_url=None, openapi_url=None)
     app.router.on_shutdown.append(shared.close)
     app.router.on_shutdown.append(webcam.close)
@@ -183,7 +211,11 @@ def create_app(
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    @app.get("/")
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))  # {"error": ...} like every other answer of ours
+
+    @app.api_route("/", methods=["GET", "HEAD"])
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
 
@@ -197,6 +229,7 @@ def create_app(
     @app.post("/api/estimate")
     async def estimate(request: Request) -> JSONResponse:
         try:
+            _check_content_type(request)
             frame = _stream_query(request)
             data = await _read_capped(request, max_upload_bytes)
             if frame is None:

@@ -8,8 +8,10 @@ import ipaddress
 import socket
 import sys
 
-__all__ = ["WEB_EXTRA_HINT", "add_serve_parser", "is_loopback", "listen", "serve", "serve_command"]
+__all__ = ["MAX_UPLOAD_MB", "WEB_EXTRA_HINT", "add_serve_parser", "is_loopback", "listen", "serve", "serve_command"]
 
+#: Largest --max-upload-mb: the server holds an upload in memory whole.
+MAX_UPLOAD_MB = 1000.0
 WEB_EXTRA_HINT = 'the try-on page needs the web extra: pip install "lightest[web]" (FastAPI and uvicorn)'
 
 
@@ -25,8 +27,10 @@ def is_loopback(host: str) -> bool:
 
 def serve(host: str = "127.0.0.1", port: int = 8000, max_upload_mb: float = 20.0) -> None:
     """Serve the page until interrupted. Raises ``ImportError`` with :data:`WEB_EXTRA_HINT` without the extra."""
-    if not max_upload_mb > 0:
-        raise ValueError(f"--max-upload-mb must be positive, got {max_upload_mb}")
+    if not 0 < max_upload_mb <= MAX_UPLOAD_MB:  # NaN and inf fail too
+        raise ValueError(f"--max-upload-mb must be above 0 and at most {MAX_UPLOAD_MB:g}, got {max_upload_mb}")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--port must be 0-65535 (0: any free port), got {port}")
     try:
         import uvicorn
 
