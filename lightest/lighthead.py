@@ -14,12 +14,13 @@ Inputs (one face; names are the graph's signature names):
   scale (determinant > 0, as every mesh crop is; the head axes assume it);
 * ``image_size``: ``(2,)`` float32, the frame's width and height in pixels.
 
-Outputs: ``direction`` (3, unit, camera frame of :mod:`lightest.frames`), ``direction_norm`` (length of the
-raw averaged direction, ~1 in distribution), one scalar per extra output (``ambient``, ``distance_m``, ...),
-``valid_fraction``, ``light_points`` (K, 2, image pixels), ``rgb`` (K, 3) and ``gray`` (K,) disc means
-(0-255), ``valid`` (K,), ``features`` (K,: the regressor's input before standardisation) and
-``head_rotation`` (3, 3), ``contrast`` (the standard deviation of log linear gray over the valid light-points,
-before ``gray_logz`` divides by it: how much shading the face shows, a signal for confidence). The graph is
+Outputs (all float32): ``direction`` (3, unit, camera frame of :mod:`lightest.frames`), ``direction_norm``
+(length of the raw averaged direction, ~1 in distribution), one scalar per extra output (``ambient``,
+``distance_m``, ...), ``valid_fraction``, ``light_points`` (K, 2, image pixels), ``rgb`` (K, 3) and ``gray`` (K,)
+disc means (0-255), ``valid`` (K,: 1.0 inside the frame, else 0.0), ``features`` (K,: the regressor's input
+before standardisation) and ``head_rotation`` (3, 3), ``contrast`` (the standard deviation of log linear gray
+over the valid light-points, before ``gray_logz`` divides by it: how much shading the face shows, a signal for
+confidence). The graph is
 built by ``python -m export lighthead``; its card (``*.card.json``, ``"kind": "light_head"``) records all of
 this plus the file's sha256.
 """
@@ -53,7 +54,8 @@ LIGHT_HEAD_KIND = "light_head"
 #: Disc radius in crop pixels: lightest's sampling rule (1.5 % of the face size) for a face spanning
 #: CROP_SIZE / ROI_SCALE pixels, as every face does in the mesh model's crop (:mod:`lightest.face.roi`).
 CROP_DISC_RADIUS = disc_radius(CROP_SIZE / ROI_SCALE)
-#: name -> (shape, dtype) of the graph's inputs, in signature order.
+#: name -> (shape, dtype) of the graph's inputs (the order of the docs; the graph's signature lists them
+#: alphabetically, and their tensor positions are in the card's ``tensor_positions``).
 INPUTS: dict[str, tuple[tuple[int, ...], str]] = {
     "crop": ((CROP_SIZE * CROP_SIZE, 3), "uint8"),
     "landmarks": ((468, 3), "float32"),
