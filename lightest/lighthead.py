@@ -20,9 +20,8 @@ Outputs (all float32): ``direction`` (3, unit, camera frame of :mod:`lightest.fr
 disc means (0-255), ``valid`` (K,: 1.0 inside the frame, else 0.0), ``features`` (K,: the regressor's input
 before standardisation) and ``head_rotation`` (3, 3), ``contrast`` (the standard deviation of log linear gray
 over the valid light-points, before ``gray_logz`` divides by it: how much shading the face shows, a signal for
-confidence). The graph is
-built by ``python -m export lighthead``; its card (``*.card.json``, ``"kind": "light_head"``) records all of
-this plus the file's sha256.
+confidence). The graph is built by ``python -m export lighthead``; its card (``*.card.json``, ``"kind":
+"light_head"``) records all of this plus the file's sha256.
 """
 
 from __future__ import annotations
