@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import errno
 import glob
 import json
 import os
@@ -43,6 +44,10 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pbm", ".tif
 #: Columns of ``--csv`` (``error``: why an image could not be read; empty otherwise).
 CSV_COLUMNS = ("image", "face", "azimuth_deg", "elevation_deg", "dir_x", "dir_y", "dir_z", "ambient",
                "intensity", "confidence", "box_x", "box_y", "box_w", "box_h", "method", "error")  # fmt: skip
+
+
+#: errno values of a write that failed for lack of room or a device error (stdout on a full disk, /dev/full).
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG}
 
 
 class UsageError(ValueError):
@@ -378,7 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except (FileNotFoundError, ValueError, ImportError, OSError, RuntimeError) as exc:
-        print(f"lightest: error: {exc}", file=sys.stderr)
+        if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS and exc.filename is None:
+            print(f"lightest: error: cannot write the results to stdout: {exc.strerror}", file=sys.stderr)
+        else:
+            print(f"lightest: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 

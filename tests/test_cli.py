@@ -268,3 +268,12 @@ def test_an_empty_name_and_a_closed_stdout_are_usage_errors(capsys):
     proc = subprocess.run(command, shell=True, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
     assert proc.returncode == 2
     assert proc.stderr == "lightest: error: stdout is closed; redirect it to a file or a pipe\n"
+
+
+def test_a_full_disk_under_stdout_is_named():
+    """`lightest ... > /dev/full`: one line naming stdout (as grep's "write error"), exit 2, no traceback."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "lightest.cli", "estimate", str(EXAMPLE)], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr == "lightest: error: cannot write the results to stdout: No space left on device\n"
