@@ -9,6 +9,7 @@ from pathlib import Path
 
 from blender_gen.paths import DEFAULT_SHARED, SharedAssetsMissingError, resolve_assets
 from blender_gen.presets import PRESETS
+from lightest.commands import one_line_errors
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _dispatch(args)
+        return one_line_errors("python -m blender_gen", lambda: _dispatch(args))
     except (SharedAssetsMissingError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -142,6 +143,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             print("error: --shards goes with --ray (locally, run one process per --shard i/n)", file=sys.stderr)
             return 2
         else:
-            stats = run(job, assets)
+            try:
+                stats = run(job, assets)
+            except KeyboardInterrupt:
+                print(f"interrupted: the finished images in {args.out} are kept; rerun the same command to go on",
+                      file=sys.stderr)  # fmt: skip
+                return 130
         print(json.dumps(stats))
     return 0

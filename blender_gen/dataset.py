@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +78,22 @@ def _check_compatible(path: Path, info: dict) -> None:
                          f"not {info['generator']} with {new}; use another --out")
 
 
+@contextmanager
+def _stop_on_interrupt() -> Iterator[threading.Event]:
+    """Ctrl-C (SIGINT) sets the event instead of raising: a ``KeyboardInterrupt`` raised inside Cycles' render
+    is caught and printed there and the render goes on, so the loop checks the event between images (the image
+    in flight finishes and is kept). Outside the main thread (a Ray task) signals are not ours to take."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run(job: RenderJob, assets: Assets) -> dict:
     """Render every missing image of ``job`` in this shard; returns counts and timing."""
     preset = PRESETS[job.preset]
@@ -102,16 +122,22 @@ def run(job: RenderJob, assets: Assets) -> dict:
         else:
             renderer = Renderer(assets, job.resolution, job.resolution, job.samples, job.device, job.denoise)
         scene.set_threads(renderer.scene, job.threads)
-    for k in todo:
-        p = preset.sampler(job.seed, k, job.resolution, job.resolution)
-        final = man.image_path(k, ext)
-        temp = man.temp_path(final)
-        label = renderer.render(p, temp)
-        row = {"index": k, "image": f"{final.parent.name}/{final.name}", "preset": job.preset,
-               "seed": job.seed, "image_seed": image_seed(job.seed, k), **label}
-        man.commit(temp, final, row)
-        progress.step()
+    with _stop_on_interrupt() as stop:
+        for k in todo:
+            if stop.is_set():
+                break
+            p = preset.sampler(job.seed, k, job.resolution, job.resolution)
+            final = man.image_path(k, ext)
+            temp = man.temp_path(final)
+            label = renderer.render(p, temp)
+            row = {"index": k, "image": f"{final.parent.name}/{final.name}", "preset": job.preset,
+                   "seed": job.seed, "image_seed": image_seed(job.seed, k), **label}
+            man.commit(temp, final, row)
+            progress.step()
     wall = progress.close()
+    if stop.is_set():
+        man.write_json("dataset.json", {**dataset_info, "counts": {"images": len(man.rows()), "planned": job.count}})
+        raise KeyboardInterrupt
     total = len(man.rows())
     man.write_json("dataset.json", {**dataset_info, "counts": {"images": total, "planned": job.count}})
     return {"rendered": len(todo), "seconds": wall, "images_per_s": len(todo) / wall if wall and todo else 0.0,

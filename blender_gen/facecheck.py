@@ -4,12 +4,13 @@ them) find the face in rendered images? Detection rate overall and by light angl
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+
+from blender_gen.manifest import Manifest
 
 ANGLE_BINS_DEG = (0, 30, 60, 75, 90, 101)
 
@@ -18,7 +19,7 @@ def detection_report(data_dir: Path) -> dict[str, Any]:
     """Find the face in every image of a dataset's manifest; rates overall and per light-angle bin."""
     from lightest import Estimator
 
-    rows = [json.loads(line) for line in (data_dir / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    rows = Manifest.existing(data_dir).rows()
     found, angles, heads = [], [], []
     with Estimator(method="physics") as est:
         for r in rows:

@@ -40,6 +40,17 @@ class Manifest:
         self.images = out_dir / IMAGES
         self.images.mkdir(parents=True, exist_ok=True)
 
+    @classmethod
+    def existing(cls, data_dir: Path) -> Manifest:
+        """The manifest of a dataset that must already exist (readers: nothing is created);
+        ``FileNotFoundError`` naming the folder otherwise."""
+        if not (data_dir / MANIFEST).is_file():
+            what = "does not exist" if not data_dir.exists() else f"is not a blender_gen dataset (no {MANIFEST})"
+            raise FileNotFoundError(f"{data_dir} {what}; render one with python -m blender_gen render")
+        manifest = cls.__new__(cls)
+        manifest.out_dir, manifest.path, manifest.images = data_dir, data_dir / MANIFEST, data_dir / IMAGES
+        return manifest
+
     def rows(self) -> list[dict[str, Any]]:
         """Complete rows whose image exists; a torn last line (killed mid-append) is ignored."""
         if not self.path.exists():

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from blender_gen.heads_lps import CREDIT
+from blender_gen.manifest import Manifest
 
 CELL = 192
 
 
 def contact_sheet(data_dir: Path, out: Path, n: int = 12, cols: int = 4, arrows: bool = True) -> Path:
     """Tile ``n`` evenly spaced manifest images; caption azimuth/elevation; credit the LPS scan."""
-    rows = sorted((json.loads(line) for line in (data_dir / "manifest.jsonl").read_text().splitlines()
-                   if line.strip()), key=lambda r: r["index"])
+    if n < 1:
+        raise ValueError(f"--n must be at least 1, got {n}")
+    rows = sorted(Manifest.existing(data_dir).rows(), key=lambda r: r["index"])
+    if not rows:
+        raise ValueError(f"{data_dir} has no finished images yet")
     picks = [rows[i] for i in np.linspace(0, len(rows) - 1, min(n, len(rows))).round().astype(int)]
     cells = []
     for r in picks:
@@ -39,5 +42,10 @@ def contact_sheet(data_dir: Path, out: Path, n: int = 12, cols: int = 4, arrows:
                     cv2.LINE_AA)
         grid = np.vstack([grid, bar])
     out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out), grid, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    try:
+        written = cv2.imwrite(str(out), grid, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    except cv2.error:  # an extension OpenCV has no writer for
+        written = False
+    if not written:
+        raise OSError(f"could not write {out} (use a .jpg or .png name in a writable folder)")
     return out

@@ -6,6 +6,12 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
+    from lightest.commands import one_line_errors
+
+    return one_line_errors("python -m export", lambda: _main(argv))
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["lighthead"]:
         from export.lighthead import main as lighthead_main
 

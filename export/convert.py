@@ -1,14 +1,15 @@
 """Convert a training run to ``.tflite`` files and write their model cards.
 
-``python -m export runs/NAME --out DIR [--ship int8]``
+``python -m export runs/NAME --out DIR [--install NAME]``
 
 For each of float32, float16 and full-int8 (representative data = the run's own training features):
 the ``.tflite``, its ``.card.json`` (inputs in order, standardisation, light-point set, outputs and
 their frame, training data hashes and config, metrics), a parity report against Keras on the run's evaluation
 rows, and the op list with ``tf.lite.experimental.Analyzer``'s GPU-delegate compatibility.
-``--install NAME`` copies the three variants (+ cards) into ``lightest/models/NAME-<variant>.tflite``;
-``--default VARIANT`` also makes that variant ``lightest/models/default.tflite``, Estimator's default model:
-do that only for a model that beats the physics estimator on real faces.
+``--install NAME`` copies the three variants (+ cards) into ``lightest/models/NAME-<variant>.tflite``, where
+``Estimator(model_path=...)`` runs them through the numpy path. The default model is a light-head graph built
+from the float32 variant: ``python -m export lighthead lightest/models/NAME-float32.tflite --install`` (do that
+only for a model that beats the shipped one on real faces).
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ from lightest.litert import file_sha256
 from lightest.model_card import DIRECTION_OUTPUTS, ModelCard, card_path_for
 from lightest.tflite_runner import TFLiteRegressor
 from training.runs import KerasRun
-from training.train import REPO, load_features, split_rows
+from training.train import REPO, split_rows
 
 VARIANTS = ("float32", "float16", "int8")
-SHIPPED = REPO / "lightest" / "models" / "default.tflite"
+MODELS = REPO / "lightest" / "models"
 
 
 def convert(model: Any, variant: str, representative: np.ndarray | None = None) -> bytes:
@@ -128,12 +129,12 @@ def card_for(run: KerasRun, variant: str, extra: dict[str, Any]) -> ModelCard:
     )
 
 
-def export(run_dir: Path, out: Path, install: str | None = None, default: str | None = None) -> dict[str, Any]:
+def export(run_dir: Path, out: Path, install: str | None = None) -> dict[str, Any]:
     run = KerasRun.load(run_dir)
     if tuple(run.run["outputs"][:3]) not in DIRECTION_OUTPUTS.values():
         raise ValueError(f"{run_dir}: outputs {run.run['outputs']} hold no direction the runtime can read")
     cfg = run.config
-    fs = load_features(cfg.features)
+    fs = run.features()
     split = split_rows(fs, cfg)
     mean, std = np.asarray(run.run["input_mean"]), np.asarray(run.run["input_std"])
     standardise = lambda rows: ((fs.matrix(cfg.blocks, rows) - mean) / std).astype(np.float32)  # noqa: E731
@@ -176,14 +177,11 @@ def export(run_dir: Path, out: Path, install: str | None = None, default: str | 
             file=sys.stderr,
         )
     (out / "export_report.json").write_text(json.dumps(report, indent=1))
-    models = SHIPPED.parent
     for variant in VARIANTS if install else ():
-        src = out / f"{run.name}-{variant}.tflite"
-        targets = [models / f"{install}-{variant}.tflite"] + ([SHIPPED] if variant == default else [])
-        for dst in targets:
-            shutil.copyfile(src, dst)
-            shutil.copyfile(card_path_for(src), card_path_for(dst))
-            print(f"installed {src.name} as {dst.relative_to(REPO)}", file=sys.stderr)
+        src, dst = out / f"{run.name}-{variant}.tflite", MODELS / f"{install}-{variant}.tflite"
+        shutil.copyfile(src, dst)
+        shutil.copyfile(card_path_for(src), card_path_for(dst))
+        print(f"installed {src.name} as {dst.relative_to(REPO)}", file=sys.stderr)
     return report
 
 
@@ -200,10 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model", type=Path, help="training run folder (runs/NAME)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--install", metavar="NAME", help="copy the variants into lightest/models as NAME-<variant>")
-    parser.add_argument("--default", choices=VARIANTS, help="with --install: make this variant Estimator's default")
     args = parser.parse_args(argv)
-    if args.default and not args.install:
-        parser.error("--default needs --install")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    export(args.model, args.out, args.install, args.default)
+    export(args.model, args.out, args.install)
     return 0

@@ -37,6 +37,10 @@ EXAMPLE = REPO / "examples" / "lee_perry_smith.png"
 NOT_IMAGES = {"notes.jpg": b"not an image\n", "truncated.png": b"\x89PNG\r\n\x1a\n\x00\x00"}
 
 
+#: The file that marks a --dir as this benchmark's own work folder (its images/ is replaced at will).
+WORK_MARK = ".mobile-bench-batch"
+
+
 def make_images(folder: Path, n: int, seed: int = 0, size: tuple[int, int] = (640, 480)) -> list[Path]:
     """``n`` files in ``folder``: :data:`NOT_IMAGES` and JPEG variants of the example face (1 in 20 blurred)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -104,12 +108,17 @@ def kill_halfway(folder: Path, out: Path, workers: int, rows_at_kill: int) -> in
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mobile_bench batch", description=__doc__.split("\n\n")[0])
     ap.add_argument("--images", type=int, default=2000, help="files to make, 2 of them not images (default: 2000)")
-    ap.add_argument("--dir", type=Path, default=Path("/tmp/lightest_batch"), help="work folder (default: /tmp/...)")
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/lightest_batch"),
+                    help="work folder, new or made by this command (its images are remade at will; default: "
+                    "/tmp/lightest_batch)")  # fmt: skip
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default: 1 2)")
     ap.add_argument("--rounds", type=int, default=1, help="runs per worker count (default: 1)")
     args = ap.parse_args(argv)
-    folder, outs = args.dir / "images", args.dir / "out"
+    folder, outs, mark = args.dir / "images", args.dir / "out", args.dir / WORK_MARK
+    if args.dir.exists() and any(args.dir.iterdir()) and not mark.is_file():  # never delete what is not ours
+        raise ValueError(f"--dir {args.dir} is not empty and was not made by mobile_bench batch; give a new folder")
     outs.mkdir(parents=True, exist_ok=True)
+    mark.touch()
     if len(list(folder.glob("*"))) != args.images:
         shutil.rmtree(folder, ignore_errors=True)
         make_images(folder, args.images)

@@ -292,3 +292,15 @@ def test_config_mistakes_are_named(tiny_renders, tmp_path):
     fs.arrays["light_distance_m"][3] = np.nan
     with pytest.raises(ValueError, match="1 of 12 rows have no light_distance_m label"):
         targets(fs, replace(cfg, extra_targets=("light_distance_m",)), np.arange(12))
+
+
+def test_config_values_of_the_wrong_type_are_named():
+    """A TOML string where a bool or number belongs used to run (``quantization_aware = "false"`` meant on)."""
+    from training.train import TrainConfig
+
+    base = {"name": "x", "features": ("f",), "blocks": ("gray_logz",), "model": "parallel_direction"}
+    for key, value, kind in (("quantization_aware", "false", "bool"), ("epochs", "2", "int"),
+                             ("learning_rate", "fast", "float"), ("epochs", True, "int")):  # fmt: skip
+        with pytest.raises(ValueError, match=f"{key} must be {kind}, got {value!r}"):
+            TrainConfig(**base, **{key: value})
+    assert TrainConfig(**base, learning_rate=1).learning_rate == 1  # an int is a fine float

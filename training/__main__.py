@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import sys
 
+from lightest.commands import dispatch
 from training import calibrate_confidence, evaluate, features, natural_model, train, yaleb
 
 COMMANDS = {
-    "features": features.main,
-    "train": train.main,
-    "natural-train": natural_model.main,
-    "evaluate": evaluate.main,
-    "yaleb": yaleb.main,
-    "calibrate-confidence": calibrate_confidence.main,
+    "features": (features.main, "light-point features of a rendered dataset (through the runtime's observer)"),
+    "train": (train.main, "train a regressor from a TOML config (runs/NAME)"),
+    "natural-train": (natural_model.main, "train a natural-light model from a JSON config"),
+    "evaluate": (evaluate.main, "a run on its held-out renders and Yale B; or --natural: the natural-light table"),
+    "yaleb": (yaleb.main, "the runtime on Yale B real faces (research use: test and model choice only)"),
+    "calibrate-confidence": (calibrate_confidence.main, "fit and measure the light head's confidence"),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in COMMANDS:
-        print(f"usage: python -m training {{{','.join(COMMANDS)}}} [options]", file=sys.stderr)
-        return 2
-    return COMMANDS[argv[0]](argv[1:])
+    return dispatch("python -m training", COMMANDS, sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

@@ -248,9 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=REPO / "data" / "confidence-cache", help="per-face npz cache")
     parser.add_argument("--write", action="store_true",
                         help="write lightest/models/confidence.json and the plot (default: only print)")
-    parser.add_argument("--out", type=Path, default=None, help="calibration file (default: the shipped one)")
-    parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="with --write: calibration file (default: the shipped one)")  # fmt: skip
+    parser.add_argument("--plot", type=Path, default=None, help=f"with --write: the plot (default: {DEFAULT_PLOT})")
     args = parser.parse_args(argv)
+    if not args.write and (args.out is not None or args.plot is not None):
+        parser.error("--out and --plot say where --write writes; add --write (without it nothing is written)")
+    args.plot = DEFAULT_PLOT if args.plot is None else args.plot
     for folder, _ in [*args.fit, *args.check]:
         if not (folder / "manifest.jsonl").is_file():
             parser.error(f"{folder} has no manifest.jsonl (a blender_gen dataset folder is needed)")

@@ -33,12 +33,12 @@ from lightest.model_card import card_path_for
 from lightest.observer import LightPointObserver
 from training import yaleb
 from training.runs import KerasRun
-from training.train import REPO, angle_stats, load_features, predicted_directions, split_rows
+from training.train import REPO, angle_stats, predicted_directions, split_rows
 
 
 def synthetic_scores(run: KerasRun) -> dict[str, Any]:
     cfg = run.config
-    fs = load_features(cfg.features)
+    fs = run.features()
     rows = split_rows(fs, cfg)["test"]
     pred = run.predict_observations([fs.observation(i) for i in rows])
     errors = frames.angle_between_deg(predicted_directions(pred, fs, cfg, rows), fs.label("light_dir_camera")[rows])

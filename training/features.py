@@ -122,9 +122,7 @@ def identity_key(row: dict[str, Any]) -> str:
 
 def extract(renders: Path, landmarks: str, light_points: str) -> FeatureSet:
     """Observe every image of a rendered dataset; prints progress to stderr."""
-    manifest = Manifest(renders)
-    if not manifest.path.is_file():
-        raise FileNotFoundError(f"no manifest at {manifest.path} (render with python -m blender_gen render)")
+    manifest = Manifest.existing(renders)
     manifest_bytes = manifest.path.read_bytes()  # hashed as read: a dataset still rendering grows meanwhile
     rows = sorted(manifest.rows(), key=lambda r: int(r["index"]))
     if not rows:

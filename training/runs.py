@@ -11,7 +11,8 @@ import numpy as np
 
 from lightest import frames
 from lightest.features import LightPointObservation
-from training.train import TrainConfig, predict_observations
+from training.features import FeatureSet
+from training.train import TrainConfig, load_features, predict_observations
 
 
 @dataclass
@@ -41,6 +42,16 @@ class KerasRun:
     @property
     def config(self) -> TrainConfig:
         return TrainConfig(**self.run["config"])
+
+    def features(self) -> FeatureSet:
+        """The features the run was trained on, refused (``ValueError``) when a file at the config's paths now
+        holds other data: its split, held-out figures and int8 calibration would silently mean something else."""
+        fs = load_features(self.config.features)
+        if fs.meta["dataset_hashes"] != self.run["dataset_hashes"]:
+            raise ValueError(f"{self.path}: its features files {list(self.config.features)} now hold other data "
+                             "than it was trained on (dataset hashes differ); re-extract them as they were or "
+                             "retrain")  # fmt: skip
+        return fs
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         mean, std = np.asarray(self.run["input_mean"]), np.asarray(self.run["input_std"])

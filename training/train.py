@@ -35,6 +35,27 @@ PRODUCT_ONLY = ("extra_hidden", "dropout", "input_noise", "direction_loss", "sha
                 "init_from")  # fmt: skip
 
 
+#: Types of the config keys whose default (None, or none at all) does not show them.
+_KIND: dict[str, type] = {"name": str, "model": str, "features": tuple, "blocks": tuple, "extra_hidden": int,
+                          "shared_hidden": int, "split_seed": int, "init_from": str, "gamma_augment": tuple}
+
+
+def _kind_of(default: object) -> type | None:
+    return type(default) if isinstance(default, (bool, int, float, str, tuple)) else None
+
+
+def _is_kind(value: object, kind: type) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is tuple:  # a run.json's config holds its tuples as JSON lists
+        return isinstance(value, (tuple, list))
+    return isinstance(value, kind)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run (TOML keys of the same names)."""
@@ -72,6 +93,10 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for name, value in self.__dict__.items():  # a TOML "false" or "2" would otherwise run (and mean True)
+            kind = _KIND.get(name) or _kind_of(self.__dataclass_fields__[name].default)
+            if value is not None and kind is not None and not _is_kind(value, kind):
+                raise ValueError(f"{name} must be {kind.__name__}, got {value!r}")
         if self.model != PRODUCT_MODEL:
             fields = self.__dataclass_fields__
             product_only = [k for k in PRODUCT_ONLY if getattr(self, k) != fields[k].default]
