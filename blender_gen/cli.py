@@ -48,10 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, required=True, help="dataset folder, e.g. data/diverse")
     r.add_argument("--count", type=int, default=None, help="number of images (default: preset's)")
     r.add_argument("--resolution", type=int, default=None,
-                   help="square image size in pixels (default: 320 for seed-*, 256 for diverse and natural)")
+                   help="square image size in pixels (default: 320 for seed-*, 256 for the others)")
     r.add_argument("--samples", type=int, default=16, help="Cycles samples per pixel (default: 16)")
     r.add_argument("--denoise", action=argparse.BooleanOptionalAction, default=None,
-                   help="run OpenImageDenoise on every image (default: on for natural, off for the others)")
+                   help="run OpenImageDenoise on every image (default: on for natural and natural-lab, off for the "
+                        "others)")
     r.add_argument("--seed", type=int, default=0, help="dataset seed (default: 0)")
     r.add_argument("--shard", type=_shard, default=None, metavar="i/n",
                    help="render only indices with index %% n == i (default: 0/1)")
@@ -123,6 +124,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         preset = PRESETS[args.preset]
         count = preset.default_count if args.count is None else args.count
+        for name, value in (("--count", count), ("--resolution", args.resolution), ("--samples", args.samples)):
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
         if preset.max_count is not None and count > preset.max_count:
             print(f"error: {args.preset} has {preset.max_count} images", file=sys.stderr)
             return 2

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,8 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--landmarks", default="mediapipe", choices=("mediapipe", "dlib"))
     parser.add_argument("--light-points", default="mesh-v1", choices=("mesh-v1", "seed79"))
     args = parser.parse_args(argv)
-    fs = extract(args.renders, args.landmarks, args.light_points)
+    if args.out.is_dir():  # checked before the work, not after it
+        raise ValueError(f"--out {args.out} is a directory; give a file such as data/features/NAME.npz")
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryFile(dir=args.out.parent):  # a real write: os.access says yes to /proc as root
+            pass
+    except OSError as exc:
+        raise ValueError(f"--out {args.out}: cannot write into {args.out.parent}: {exc.strerror or exc}") from exc
+    fs = extract(args.renders, args.landmarks, args.light_points)
     fs.save(args.out)
     m = fs.meta
     print(f"{args.out}: {m['images']} images, faces found {m['faces_found']}, dataset {m['dataset_hash'][:12]}")
