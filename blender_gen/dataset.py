@@ -15,7 +15,7 @@ from pathlib import Path
 import bpy
 
 from blender_gen import __version__, scene
-from blender_gen.manifest import Manifest
+from blender_gen.manifest import Manifest, shard_lock
 from blender_gen.paths import Assets
 from blender_gen.presets import PRESETS, image_seed
 from blender_gen.render import Renderer
@@ -96,6 +96,11 @@ def _stop_on_interrupt() -> Iterator[threading.Event]:
 
 def run(job: RenderJob, assets: Assets) -> dict:
     """Render every missing image of ``job`` in this shard; returns counts and timing."""
+    with shard_lock(job.out, job.shard):
+        return _run(job, assets)
+
+
+def _run(job: RenderJob, assets: Assets) -> dict:
     preset = PRESETS[job.preset]
     man = Manifest(job.out)
     i, n = job.shard

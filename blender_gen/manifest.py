@@ -31,6 +31,23 @@ def _locked(path: Path) -> Iterator[int]:
         os.close(fd)
 
 
+@contextmanager
+def shard_lock(out_dir: Path, shard: tuple[int, int]) -> Iterator[None]:
+    """Hold shard ``i/n`` of ``out_dir`` for one process: a second process rendering the same shard into the same
+    folder (which would write every image and row twice) gets ``RuntimeError`` instead."""
+    i, n = shard
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out_dir / f".shard-{i}-of-{n}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"shard {i}/{n} is already being rendered into {out_dir} by another process") from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 class Manifest:
     """Append-only manifest of one dataset folder, shared safely by concurrent shards."""
 

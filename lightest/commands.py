@@ -6,6 +6,7 @@ instead of a traceback. Bugs (any other exception) still show their traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -34,8 +35,9 @@ def dispatch(prog: str, commands: dict[str, tuple[Callable[[list[str]], int], st
         listing = "\n".join(f"  {name:<{width}}  {text}" for name, (_, text) in commands.items())
         asked = argv[:1] in (["-h"], ["--help"])
         unknown = "" if not argv or asked else f"{prog}: unknown command {argv[0]!r}\n"
-        print(f"{unknown}usage: {prog} COMMAND [options]  (COMMAND --help for its options)\n\n{listing}",
-              file=sys.stdout if asked else sys.stderr)  # fmt: skip
+        with contextlib.suppress(BrokenPipeError):  # `--help | head -1`: the reader has what it wanted
+            print(f"{unknown}usage: {prog} COMMAND [options]  (COMMAND --help for its options)\n\n{listing}",
+                  file=sys.stdout if asked else sys.stderr)  # fmt: skip
         return 0 if asked else 2
     main = commands[argv[0]][0]
     return one_line_errors(f"{prog} {argv[0]}", lambda: main(argv[1:]))

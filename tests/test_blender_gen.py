@@ -170,3 +170,29 @@ def test_facecheck_uses_the_runtime_detector(tmp_path):
     report = detection_report(tmp_path)
     assert report["n"] == 2 and report["rate"] == 0.5 and report["missed"] == ["images/blank.png"]
     assert report["by_light_angle"][0] == {"light_angle_deg": "0-30", "n": 1, "rate": 1.0}
+
+
+def test_one_process_per_shard(tmp_path):
+    """Two processes on the same shard of one folder would render and record every image twice: refused."""
+    import subprocess
+    import sys
+
+    from blender_gen.manifest import shard_lock
+
+    holder = (
+        "import sys, time; from pathlib import Path; from blender_gen.manifest import shard_lock\n"
+        "with shard_lock(Path(sys.argv[1]), (0, 2)):\n    print('held', flush=True); time.sleep(30)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", holder, str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(RuntimeError, match="shard 0/2 is already being rendered"), shard_lock(tmp_path, (0, 2)):
+            pass
+        with shard_lock(tmp_path, (1, 2)):  # another shard of the same folder is fine
+            pass
+    finally:
+        proc.kill()
+        proc.wait()
+    with shard_lock(tmp_path, (0, 2)):  # free again once its holder is gone
+        pass

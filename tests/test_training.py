@@ -304,3 +304,16 @@ def test_config_values_of_the_wrong_type_are_named():
         with pytest.raises(ValueError, match=f"{key} must be {kind}, got {value!r}"):
             TrainConfig(**base, **{key: value})
     assert TrainConfig(**base, learning_rate=1).learning_rate == 1  # an int is a fine float
+
+
+def test_train_command_does_not_replace_a_run(tmp_path):
+    from training.train import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text("{}")
+    config = tmp_path / "c.toml"
+    config.write_text('name = "x"\nfeatures = ["f"]\nblocks = ["gray_logz"]\nmodel = "fnn"\n')
+    with pytest.raises(ValueError, match="already holds a run; give another --out, or --overwrite"):
+        main(["--config", str(config), "--out", str(run)])
+    assert (run / "run.json").read_text() == "{}"

@@ -467,9 +467,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training train", description=__doc__)
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--out", type=Path, help="run folder (default runs/<name>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a run already in the run folder")
     args = parser.parse_args(argv)
     cfg = TrainConfig.load(args.config)
     out = args.out or REPO / "runs" / cfg.name
+    if (out / "run.json").exists() and not args.overwrite:
+        raise ValueError(f"{out} already holds a run; give another --out, or --overwrite to replace it")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     metrics = train(cfg, out)
     print(json.dumps({k: metrics[k] for k in ("val", "test")}, indent=1))
