@@ -557,8 +557,11 @@ class Estimator:
             self._check_open()
             faces = self._observer.detect_all(bgr)
             last = self._stream_box
-            face = max(faces, key=lambda f: _iou(f.box, last), default=None) if last is not None else None
-            if face is None or _iou(face.box, last) < FOLLOW_FACE_IOU:
+            overlaps = [] if last is None else [_iou(f.box, last) for f in faces]
+            best = int(np.argmax(overlaps)) if overlaps else -1
+            if best >= 0 and overlaps[best] >= FOLLOW_FACE_IOU:
+                face = faces[best]
+            else:
                 face = faces[0] if faces else None
                 if face is not None and last is not None:
                     self._smoother.reset()
